@@ -1,0 +1,39 @@
+# The course's two commands (see README.md):
+#   make grade   set up, generate the default data if missing, run the main job
+#   make test    set up, run the whole test suite
+# Set-up makes a local virtual environment in .venv from pyproject.toml, once
+# (again only when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup grade test data status samples clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "setting up $(VENV) from pyproject.toml (a few minutes the first time)"
+	$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet -e . > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+grade: setup
+	$(PY) -m cvdata ensure
+	$(PY) -m cvdata status
+
+test: setup
+	$(PY) -m pytest
+
+data: setup
+	$(PY) -m cvdata ensure
+
+status: setup
+	$(PY) -m cvdata status
+
+samples: setup
+	$(PY) -m cvdata samples
+
+clean:
+	rm -rf datasets/generated .pytest_cache
