@@ -35,9 +35,18 @@ def _faces_lines(folder: Path) -> list[str]:
     return lines
 
 
+_SPLIT_ORDER = ("train", "val", "test", "novel")
+
+
+def _split_order(ann: Path) -> tuple[int, str]:
+    """Sort key putting captions_train*.json first, then val, test, novel, then the rest."""
+    name = ann.stem.removeprefix("captions_")
+    return next((i for i, s in enumerate(_SPLIT_ORDER) if name.startswith(s)), len(_SPLIT_ORDER)), name
+
+
 def _coco_lines(folder: Path) -> list[str]:
     lines = []
-    for ann in sorted((folder / "annotations").glob("captions_*.json")):
+    for ann in sorted((folder / "annotations").glob("captions_*.json"), key=_split_order):
         split = ann.stem.removeprefix("captions_")
         data = json.loads(ann.read_text())
         img_dir = folder / "images" / split
