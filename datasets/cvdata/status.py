@@ -7,6 +7,7 @@ from pathlib import Path
 from .faces import csv_name
 from .meta import read_meta
 from .paths import GENERATED_DIR, REAL_DIR, coco_dir, faces_dir, shapes_dir
+from .shapes_world import SPLITS
 
 
 def folder_size(path: Path) -> int:
@@ -35,13 +36,10 @@ def _faces_lines(folder: Path) -> list[str]:
     return lines
 
 
-_SPLIT_ORDER = ("train", "val", "test", "novel")
-
-
 def _split_order(ann: Path) -> tuple[int, str]:
-    """Sort key putting captions_train*.json first, then val, test, novel, then the rest."""
+    """Sort key putting captions_train*.json first, then the shapes world's other splits in order, then the rest."""
     name = ann.stem.removeprefix("captions_")
-    return next((i for i, s in enumerate(_SPLIT_ORDER) if name.startswith(s)), len(_SPLIT_ORDER)), name
+    return next((i for i, s in enumerate(SPLITS) if name.startswith(s)), len(SPLITS)), name
 
 
 def _coco_lines(folder: Path) -> list[str]:
