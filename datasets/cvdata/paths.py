@@ -6,6 +6,7 @@ put them elsewhere.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent
@@ -20,6 +21,9 @@ FACES_SUBDIR = "facial_keypoints"
 
 SHAPES_SUBDIR = "shapes"
 """Sub-folder of generated/ for the shapes-world captioning data."""
+
+DATA_ROOT_ENV = "CVDATA_ROOT"
+"""Environment variable: a folder to use instead of ``datasets/generated/`` (tests, notebooks)."""
 
 COCO_SUBDIR = "coco"
 """Sub-folder of real/ for MS COCO 2014."""
@@ -38,3 +42,9 @@ def shapes_dir(root: Path = GENERATED_DIR) -> Path:
 def coco_dir(root: Path = REAL_DIR) -> Path:
     """Folder holding MS COCO 2014's ``annotations/`` and ``images/<split>2014/``."""
     return Path(root) / COCO_SUBDIR
+
+
+def data_root() -> Path:
+    """The generated-data root notebooks read: ``$CVDATA_ROOT`` if set, else ``GENERATED_DIR``."""
+    override = os.environ.get(DATA_ROOT_ENV, "").strip()
+    return Path(override) if override else GENERATED_DIR

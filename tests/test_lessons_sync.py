@@ -1,0 +1,81 @@
+"""lessons/ is generated from solutions/: regenerating must change nothing."""
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.lessons import LESSONS_DIR, SOLUTIONS_DIR, generate_lessons, lesson_py, projects
+
+
+def _tree(folder: Path) -> dict[Path, bytes]:
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("project", projects())
+def test_lessons_match_a_fresh_generation(tmp_path, project):
+    generate_lessons(SOLUTIONS_DIR, tmp_path)
+    fresh = _tree(tmp_path / project)
+    committed = {
+        rel: data for rel, data in _tree(LESSONS_DIR / project).items()
+        if rel.parts[0] not in {"saved_models", "models"} and "__pycache__" not in rel.parts
+        and ".ipynb_checkpoints" not in rel.parts
+    }
+    assert sorted(map(str, committed)) == sorted(map(str, fresh)), "files differ: run python -m autograder lessons"
+    stale = [str(rel) for rel in fresh if fresh[rel] != committed[rel]]
+    assert not stale, f"out of date (run `python -m autograder lessons`): {stale}"
+
+
+SOURCE = '''"""A module."""
+
+
+class Box:
+    def area(self, w, h):
+        """(N,) x (N,) -> (N,)"""
+        ### BEGIN SOLUTION
+        return w * h
+        ### END SOLUTION
+
+
+def helper():
+    return 1
+'''
+
+
+def test_py_stub_keeps_docstrings_and_names_the_function():
+    out = lesson_py(SOURCE, Path("proj/box.py"))
+    assert "GENERATED from solutions/proj/box.py" in out
+    assert '"""(N,) x (N,) -> (N,)"""' in out
+    assert "return w * h" not in out
+    assert 'raise NotImplementedError("not implemented yet: Box.area")' in out
+    namespace: dict = {}
+    exec(compile(out, "box.py", "exec"), namespace)  # imports cleanly
+    assert namespace["helper"]() == 1
+    with pytest.raises(NotImplementedError, match="not implemented yet: Box.area"):
+        namespace["Box"]().area(2, 3)
+
+
+def test_notebook_solution_cells_are_cleared(tmp_path):
+    solution = tmp_path / "solutions" / "proj"
+    solution.mkdir(parents=True)
+    meta = {"nbgrader": {"solution": True, "grade": False, "locked": False,
+                         "grade_id": "cell-a", "schema_version": 3}}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell("x = 1\n### BEGIN SOLUTION\ny = x + 1\n### END SOLUTION", metadata=meta),
+        nbformat.v4.new_code_cell("print(2)", outputs=[nbformat.v4.new_output("stream", text="2\n")]),
+    ])
+    nbformat.write(nb, solution / "nb.ipynb")
+    (solution / "box.py").write_text(SOURCE)
+    (solution / "saved_models").mkdir()
+    (solution / "saved_models" / "m.pt").write_bytes(b"x")
+    generate_lessons(tmp_path / "solutions", tmp_path / "lessons")
+    out = nbformat.read(tmp_path / "lessons" / "proj" / "nb.ipynb", as_version=4)
+    assert "GENERATED from solutions/proj/nb.ipynb" in out.cells[0].source
+    assert "y = x + 1" not in out.cells[2].source and "x = 1" in out.cells[2].source
+    assert "NotImplementedError" in out.cells[2].source
+    assert out.cells[3].outputs == []
+    assert not (tmp_path / "lessons" / "proj" / "saved_models").exists()
+    assert filecmp.cmp(tmp_path / "lessons" / "proj" / "box.py", tmp_path / "lessons" / "proj" / "box.py")
