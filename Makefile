@@ -1,6 +1,8 @@
 # The course's two commands (see README.md):
 #   make grade   set up, generate the default data if missing, run the main job
 #   make test    set up, run the whole test suite
+# Also: make lessons (regenerate lessons/ from solutions/), make bench-faces,
+# make bench-captions (wall-clock benchmarks on this CPU; minutes).
 # Set-up makes a local virtual environment in .venv from pyproject.toml, once
 # (again only when pyproject.toml changes).
 
@@ -9,7 +11,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup grade test data status samples clean
+.PHONY: setup grade test data status samples lessons bench-faces bench-captions clean
 
 setup: $(STAMP)
 
@@ -34,6 +36,15 @@ status: setup
 
 samples: setup
 	$(PY) -m cvdata samples
+
+lessons: setup
+	$(PY) -m autograder lessons
+
+bench-faces: data
+	$(PY) benchmarks/facial_keypoints.py
+
+bench-captions: data
+	$(PY) benchmarks/image_captioning.py
 
 clean:
 	rm -rf datasets/generated .pytest_cache

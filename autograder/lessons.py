@@ -43,11 +43,12 @@ _PY_STUB = f'# YOUR CODE HERE\nraise NotImplementedError("not implemented yet: {
 _NB_STUB = '# YOUR CODE HERE\nraise NotImplementedError("not implemented yet: this cell")'
 
 
-def _notice(relative: Path) -> str:
+def _notice(relative: Path, has_stubs: bool = True) -> str:
     source = Path("solutions") / relative
+    task = "fill in the parts marked YOUR CODE HERE." if has_stubs else "nothing to write in this file (given code)."
     return (
         f"GENERATED from {source.as_posix()} by `python -m autograder lessons`.\n"
-        f"Students: fill in the parts marked YOUR CODE HERE.\n"
+        f"Students: {task}\n"
         f"Course maintainers: edit {source.as_posix()}, not this file, then regenerate."
     )
 
@@ -82,9 +83,14 @@ def _name_stubs(source: str, path: Path) -> str:
 
 
 def lesson_py(source: str, relative: Path) -> str:
-    """The student version of one ``.py`` file of ``solutions/`` (``relative`` to it)."""
-    stubbed = _name_stubs(_clear_solutions(source), relative)
-    header = "".join(f"# {line}\n" for line in _notice(relative).split("\n"))
+    """The student version of one ``.py`` file of ``solutions/`` (``relative`` to it).
+
+    A file without solution regions (given helpers) is copied as it is: nbgrader
+    would otherwise replace a whole solution cell that has no markers by the stub.
+    """
+    has_regions = "### BEGIN SOLUTION" in source
+    stubbed = _name_stubs(_clear_solutions(source), relative) if has_regions else source
+    header = "".join(f"# {line}\n" for line in _notice(relative, has_regions).split("\n"))
     return header + stubbed
 
 

@@ -57,6 +57,13 @@ def test_py_stub_keeps_docstrings_and_names_the_function():
         namespace["Box"]().area(2, 3)
 
 
+def test_py_without_solution_regions_is_copied_as_it_is():
+    given = '"""Given helpers."""\n\n\ndef helper():\n    return 1\n'
+    out = lesson_py(given, Path("proj/helpers.py"))
+    assert out.endswith(given), "a file with nothing to write must not be stubbed"
+    assert "nothing to write" in out and "NotImplementedError" not in out
+
+
 def test_notebook_solution_cells_are_cleared(tmp_path):
     solution = tmp_path / "solutions" / "proj"
     solution.mkdir(parents=True)

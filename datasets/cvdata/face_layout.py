@@ -196,3 +196,20 @@ def project(points_3d: np.ndarray, pose: Pose) -> np.ndarray:
 def facing(points_3d: np.ndarray, pose: Pose) -> np.ndarray:
     """Depth of each point after rotation (larger is nearer the camera). (K, 3) -> (K,)."""
     return (points_3d @ rotation(pose).T)[:, 2]
+
+
+MIRRORED_INDEX = (
+    16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,  # jaw 0-16
+    26, 25, 24, 23, 22, 21, 20, 19, 18, 17,  # brows 17-26
+    27, 28, 29, 30,  # nose bridge stays
+    35, 34, 33, 32, 31,  # nostrils 31-35
+    45, 44, 43, 42, 47, 46,  # image-left eye 36-41 <-> image-right eye
+    39, 38, 37, 36, 41, 40,  # image-right eye 42-47 <-> image-left eye
+    54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55,  # outer lips 48-59
+    64, 63, 62, 61, 60, 67, 66, 65,  # inner lips 60-67
+)
+"""Under a horizontal flip, point ``i`` takes the role of point ``MIRRORED_INDEX[i]``.
+
+After mirroring x, ``flipped = flipped[MIRRORED_INDEX]`` keeps the iBUG meaning of
+every index (36 stays the image-left outer eye corner). It is its own inverse.
+"""

@@ -1,0 +1,247 @@
+# GENERATED from solutions/image_captioning/model.py by `python -m autograder lessons`.
+# Students: fill in the parts marked YOUR CODE HERE.
+# Course maintainers: edit solutions/image_captioning/model.py, not this file, then regenerate.
+"""Show and Tell (arXiv 1411.4555): a ResNet-50 encoder and an LSTM decoder.
+
+``EncoderCNN`` turns images into one feature vector each; ``DecoderRNN`` reads
+that vector as its first input and then the caption's words, and predicts the
+next word at every step. ``ModelConfig`` holds the sizes; it is saved inside
+every checkpoint so sampling can't drift from training.
+
+Word indices follow the ``Vocabulary``: ``<start>`` is 0, ``<end>`` is 1 and
+``<unk>`` is 2 (Udacity's order). The decoder needs the end index to know when
+to stop: ``DecoderRNN(..., end_index=1)`` by default, or pass
+``sample(..., end_index=...)``.
+"""
+from __future__ import annotations
+
+import contextlib
+import urllib.error
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torchvision
+
+RESNET_FEATURES = 2048
+"""Channels of ResNet-50's last stage (the size of its pooled feature)."""
+
+_LAST_STAGE = 7
+"""Index of ``layer4`` in ``EncoderCNN.resnet`` (conv1, bn1, relu, maxpool, layer1..4, avgpool)."""
+
+
+def fast_inference(device: torch.device):
+    """Autocast to bfloat16 on CPUs whose oneDNN supports it (AVX512-BF16/AMX), else a no-op.
+
+    Used only for the frozen stem (no gradients): about 3x faster there on such CPUs
+    (with channels-last tensors), and the cached features are stored as float16 anyway.
+    """
+    if device.type == "cpu":
+        try:
+            supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            supported = False
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=supported)
+    return contextlib.nullcontext()
+
+
+class PretrainedWeightsError(RuntimeError):
+    """ImageNet weights for ResNet-50 could not be loaded (usually: offline)."""
+
+
+@dataclass
+class ModelConfig:
+    """The sizes an encoder/decoder pair is built with (saved in checkpoints)."""
+
+    embed_size: int = 256
+    hidden_size: int = 512
+    vocab_size: int = 0
+    num_layers: int = 1
+    pretrained: bool = False
+    train_last_stage: bool = False
+    end_index: int = 1
+    dropout: float = 0.0
+
+    def build(self) -> tuple["EncoderCNN", "DecoderRNN"]:
+        """A fresh (encoder, decoder) pair of these sizes (never downloads when ``pretrained`` is False)."""
+        if self.vocab_size <= 0:
+            raise ValueError(f"ModelConfig.vocab_size must be positive, got {self.vocab_size}")
+        encoder = EncoderCNN(self.embed_size, pretrained=self.pretrained, train_last_stage=self.train_last_stage)
+        decoder = DecoderRNN(self.embed_size, self.hidden_size, self.vocab_size, self.num_layers,
+                             end_index=self.end_index, dropout=self.dropout)
+        return encoder, decoder
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+CaptionConfig = ModelConfig
+"""Alias: the same dataclass under the name some notebooks use."""
+
+
+def resnet50(pretrained: bool) -> nn.Module:
+    """torchvision's ResNet-50; ImageNet weights when ``pretrained`` (clear one-line error when unreachable).
+
+    With ``pretrained=False`` nothing is downloaded: the weights are torchvision's random init.
+    """
+    if not pretrained:
+        return torchvision.models.resnet50(weights=None)
+    weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V1
+    try:
+        return torchvision.models.resnet50(weights=weights)
+    except (urllib.error.URLError, OSError, RuntimeError) as err:
+        reason = str(getattr(err, "reason", err)).splitlines()[0] if str(err) else type(err).__name__
+        raise PretrainedWeightsError(
+            f"cannot load ImageNet weights for ResNet-50 ({weights.url}): {reason}; "
+            "offline? use EncoderCNN(..., pretrained=False, train_last_stage=True)"
+        ) from None
+
+
+class EncoderCNN(nn.Module):
+    """ResNet-50 without its classifier, then a trainable ``Linear(2048, embed_size)``.
+
+    ``(N, 3, H, W)`` normalised images -> ``(N, embed_size)`` features.
+
+    The backbone is frozen (``requires_grad=False``, BatchNorm statistics fixed);
+    only ``embed`` learns. ``train_last_stage=True`` (opt-in: the recipe for
+    training without ImageNet weights) also trains ``layer4``.
+
+    ``embed`` is followed by ``bn``, a ``BatchNorm1d(embed_size)``: image features
+    then vary across images on the same scale as word embeddings, which makes the
+    decoder listen to them much sooner (a common addition to Udacity's encoder).
+
+    Keep the attribute names ``resnet`` (conv1 ... layer4, avgpool, as an
+    ``nn.Sequential``), ``embed``, ``bn`` and ``n_frozen`` (how many modules of
+    ``resnet`` are frozen): ``stem``/``head`` below and the training code rely on them.
+    """
+
+    def __init__(self, embed_size: int, pretrained: bool = True, train_last_stage: bool = False):
+        super().__init__()
+        self.pretrained = pretrained
+        self.train_last_stage = train_last_stage
+        self.register_buffer("bn_calibrated", torch.zeros((), dtype=torch.uint8))  # see calibrate_batchnorm
+        # YOUR CODE HERE
+        raise NotImplementedError("not implemented yet: EncoderCNN.__init__")
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` -> ``(N, embed_size)``."""
+        # YOUR CODE HERE
+        raise NotImplementedError("not implemented yet: EncoderCNN.forward")
+
+    def stem(self, images: torch.Tensor) -> torch.Tensor:
+        """The frozen part: ``(N, 3, H, W)`` -> ``(N, C, h, w)``.
+
+        ``(N, 2048, 1, 1)`` when the whole backbone is frozen, ``(N, 1024, H/16, W/16)``
+        (layer3's output) with ``train_last_stage``. Runs in eval mode without
+        gradients (in bfloat16 where the CPU supports it: ``fast_inference``),
+        so its output can be cached once per image.
+        """
+        frozen = self.resnet[: self.n_frozen]
+        frozen.eval()
+        if images.device.type == "cpu":  # oneDNN's fast layout
+            frozen.to(memory_format=torch.channels_last)
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad(), fast_inference(images.device):
+            features = frozen(images)  # (N, C, h, w)
+        return features.float().contiguous()
+
+    def head(self, stem_features: torch.Tensor) -> torch.Tensor:
+        """The trainable part: ``stem`` output ``(N, C, h, w)`` -> ``(N, embed_size)``."""
+        x = self.resnet[self.n_frozen:](stem_features)  # (N, 2048, 1, 1)
+        return self.bn(self.embed(x.flatten(1)))  # (N, embed_size)
+
+    def train(self, mode: bool = True) -> "EncoderCNN":
+        """Like ``nn.Module.train``, but the frozen modules always stay in eval mode."""
+        super().train(mode)
+        if hasattr(self, "resnet"):
+            self.resnet[: self.n_frozen].eval()
+        return self
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """The parameters the optimiser updates (``embed``, plus ``layer4`` when opted in)."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @torch.no_grad()
+    def calibrate_batchnorm(self, images: torch.Tensor, chunk: int = 64) -> None:
+        """Set the frozen modules' BatchNorm statistics from ``images`` ``(N, 3, H, W)``.
+
+        Randomly initialised BatchNorm layers hold mean 0 / variance 1, so the
+        activations of a random ResNet-50 grow block after block. Measuring the
+        real statistics on a few hundred training images (no gradients, no
+        weights change) keeps every stage in a sensible range. Only useful
+        without ImageNet weights.
+        """
+        frozen = self.resnet[: self.n_frozen]
+        norms = [m for m in frozen.modules() if isinstance(m, nn.BatchNorm2d)]
+        saved = [(m.momentum, m.training) for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over all chunks
+            m.train()
+        for start in range(0, len(images), chunk):
+            frozen(images[start:start + chunk])
+        for m, (momentum, training) in zip(norms, saved):
+            m.momentum = momentum
+            m.train(training)
+        self.bn_calibrated.fill_(1)
+        self.train(self.training)
+
+
+class DecoderRNN(nn.Module):
+    """An LSTM that reads an image feature, then words, and predicts the next word.
+
+    Args:
+        embed_size: size of the image feature and of the word embeddings (E).
+        hidden_size: LSTM hidden size (H).
+        vocab_size: number of words (V).
+        num_layers: stacked LSTM layers.
+        end_index: index of the end word: ``sample`` and ``beam_search`` stop after it.
+        dropout: dropout on the LSTM outputs before the word classifier (0: none).
+    """
+
+    def __init__(self, embed_size: int, hidden_size: int, vocab_size: int, num_layers: int = 1,
+                 end_index: int = 1, dropout: float = 0.0):
+        super().__init__()
+        self.end_index = end_index
+        # YOUR CODE HERE
+        raise NotImplementedError("not implemented yet: DecoderRNN.__init__")
+
+    def forward(self, features: torch.Tensor, captions: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: ``features (N, E)``, ``captions (N, L)`` -> scores ``(N, L, V)``.
+
+        Step 0 reads the image feature, step t > 0 reads word t-1; output t
+        scores word t (so the targets are ``captions`` itself).
+        """
+        # YOUR CODE HERE
+        raise NotImplementedError("not implemented yet: DecoderRNN.forward")
+
+    def sample(self, inputs: torch.Tensor, states=None, max_len: int = 20,
+               end_index: int | None = None) -> list[int]:
+        """Greedy decoding: ``inputs (1, 1, E)`` (an image feature) -> word indices.
+
+        Returns python ints, at most ``max_len`` of them, ending with the end
+        index when the model produced it (``end_index`` defaults to the
+        constructor's).
+        """
+        end = self.end_index if end_index is None else end_index
+        # YOUR CODE HERE
+        raise NotImplementedError("not implemented yet: DecoderRNN.sample")
+
+    def beam_search(self, features: torch.Tensor, beam_size: int = 3, max_len: int = 20,
+                    end_index: int | None = None, length_penalty: float = 1.0) -> list[int]:
+        """Beam search: ``features (1, E)`` or ``(1, 1, E)`` -> the best word indices.
+
+        Keeps the ``beam_size`` best partial captions by total log-probability;
+        a caption is finished when it produces the end index (which it keeps).
+        The winner maximises ``log p / length ** length_penalty`` (1.0: the mean
+        log-probability per word; 0: the raw sum, which favours short captions).
+        ``beam_size=1`` gives exactly the greedy ``sample``.
+        """
+        end = self.end_index if end_index is None else end_index
+        # YOUR CODE HERE
+        raise NotImplementedError("not implemented yet: DecoderRNN.beam_search")

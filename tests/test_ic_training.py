@@ -1,0 +1,108 @@
+"""Image captioning: a tiny seeded training run learns; checkpoints, clean_sentence, evaluation."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cvdata.errors import DataError
+from cvdata.runtime import seed_everything
+from ic_import import import_ic
+
+ic = import_ic()
+SIZE = 64  # small images keep ResNet-50 cheap
+
+
+@pytest.fixture(scope="module")
+def loaders(shapes_small, tmp_path_factory):
+    vocab_file = tmp_path_factory.mktemp("ic_training") / "vocab.json"
+    transform = ic.data_loader.default_transform(True, SIZE)
+    train = ic.data_loader.get_loader(transform, "train", batch_size=16, vocab_threshold=2, vocab_file=vocab_file,
+                                      vocab_from_file=False, data_dir=shapes_small, seed=0)
+    test = ic.data_loader.get_loader(transform, "test", batch_size=8, vocab_file=vocab_file, data_dir=shapes_small)
+    return train, test
+
+
+def _pair(vocab, train_last_stage=False):
+    seed_everything(0)
+    config = ic.model.ModelConfig(embed_size=32, hidden_size=48, vocab_size=len(vocab),
+                                  train_last_stage=train_last_stage, end_index=vocab.end_index)
+    return config, *config.build()
+
+
+def _losses(history):
+    return [row["loss"] for row in history if "loss" in row]
+
+
+def test_udacity_loop_decreases_loss(loaders):
+    train_loader, _ = loaders
+    torch.set_num_threads(1)
+    _, encoder, decoder = _pair(train_loader.dataset.vocab)
+    embed_before = encoder.embed.weight.detach().clone()
+    frozen_before = encoder.resnet[0].weight.detach().clone()
+    config = ic.training.TrainConfig(epochs=1, max_steps=20, log_every=5, lr=5e-3, seed=0)
+    history = ic.training.train(encoder, decoder, train_loader, config, device="cpu", progress=False)
+    losses = _losses(history)
+    assert len(losses) == 4 and losses[-1] < losses[0] - 0.5, losses
+    assert not torch.equal(encoder.embed.weight, embed_before)  # embed learns
+    assert torch.equal(encoder.resnet[0].weight, frozen_before)  # the backbone does not
+
+
+def test_cached_last_stage_recipe_decreases_loss_and_evaluates(loaders):
+    train_loader, test_loader = loaders
+    torch.set_num_threads(1)
+    _, encoder, decoder = _pair(train_loader.dataset.vocab, train_last_stage=True)
+    layer4_before = encoder.resnet[7][0].conv1.weight.detach().clone()
+    rows = []
+    config = ic.training.TrainConfig(epochs=3, images_per_step=16, cache_features=True, calibrate_images=32,
+                                     log_every=5, lr=5e-3, seed=0, lr_schedule="cosine")
+    history = ic.training.train(encoder, decoder, train_loader, config, device="cpu", val_data=test_loader,
+                                progress=False, callback=lambda row, *rest: rows.append(row))
+    losses = _losses(history)
+    assert losses[-1] < losses[0] - 0.5, losses
+    assert not torch.equal(encoder.resnet[7][0].conv1.weight, layer4_before)  # layer4 learns
+    assert "cache_seconds" in history[-1]
+    assert len(rows) == 3 and all(0 <= rows[-1][k] <= 1 for k in ("bleu1", "bleu4", "semantic_accuracy"))
+    assert [r["seconds"] for r in rows] == sorted(r["seconds"] for r in rows)
+
+
+def test_clean_sentence(loaders):
+    vocab = loaders[0].dataset.vocab
+    ids = [vocab.start_index, vocab("a"), vocab("red"), 2, vocab("circle"), vocab.end_index, vocab("a")]
+    assert ic.training.clean_sentence(ids, vocab) == "a red circle"
+
+
+def test_checkpoint_round_trip(loaders, tmp_path):
+    vocab = loaders[0].dataset.vocab
+    config, encoder, decoder = _pair(vocab, train_last_stage=True)
+    torch.nn.init.normal_(decoder.linear.weight)
+    ic.training.save_checkpoint(tmp_path / "models", encoder, decoder, vocab, config)
+    assert {p.name for p in (tmp_path / "models").iterdir()} == {
+        "encoder.pt", "decoder.pt", "model_config.json", "vocab.json"}
+    encoder2, decoder2, vocab2 = ic.training.load_checkpoint(tmp_path / "models")
+    images = torch.randn(2, 3, SIZE, SIZE)
+    encoder.eval()
+    decoder.eval()
+    with torch.no_grad():
+        assert torch.allclose(encoder(images), encoder2(images))
+        features = encoder(images)[:1].unsqueeze(1)
+    assert decoder.sample(features) == decoder2.sample(features)
+    assert vocab2.word2idx == vocab.word2idx
+    with pytest.raises(DataError, match="decoder.pt"):
+        (tmp_path / "models" / "decoder.pt").unlink()
+        ic.training.load_checkpoint(tmp_path / "models")
+
+
+def test_caption_images_and_baseline(loaders):
+    train_loader, test_loader = loaders
+    vocab = train_loader.dataset.vocab
+    _, encoder, decoder = _pair(vocab)
+    captions = ic.evaluation.caption_images(encoder, decoder, test_loader, vocab, method="beam", beam_size=2,
+                                            max_len=6)
+    assert set(captions) == set(test_loader.dataset.image_ids)
+    assert all(isinstance(c, str) and len(c.split()) <= 6 for c in captions.values())
+    tensor_captions = ic.evaluation.caption_images(encoder, decoder, torch.randn(3, 3, SIZE, SIZE), vocab)
+    assert set(tensor_captions) == {0, 1, 2}
+    baseline = ic.evaluation.most_frequent_caption_baseline(train_loader, test_loader)
+    assert baseline["caption"] and 0 < baseline["bleu1"] <= 1 and 0 <= baseline["semantic_accuracy"] <= 1
+    with pytest.raises(ValueError, match="method"):
+        ic.evaluation.caption_images(encoder, decoder, test_loader, vocab, method="sampling")
