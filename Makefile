@@ -2,7 +2,7 @@
 #   make grade   set up, generate the default data if missing, run the main job
 #   make test    set up, run the whole test suite
 # Also: make lessons (regenerate lessons/ from solutions/), make bench-faces,
-# make bench-captions (wall-clock benchmarks on this CPU; minutes).
+# make bench-captions, make bench-grader (wall-clock benchmarks on this CPU; minutes).
 # Set-up makes a local virtual environment in .venv from pyproject.toml, once
 # (again only when pyproject.toml changes).
 
@@ -11,7 +11,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup grade test data status samples lessons bench-faces bench-captions clean
+.PHONY: setup grade test data status samples lessons bench-faces bench-captions bench-grader clean
 
 setup: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 
 grade: setup
 	$(PY) -m cvdata ensure
-	$(PY) -m cvdata status
+	$(PY) -m autograder scorecard
 
 test: setup
 	$(PY) -m pytest
@@ -45,6 +45,10 @@ bench-faces: data
 
 bench-captions: data
 	$(PY) benchmarks/image_captioning.py
+
+bench-grader: data
+	$(PY) benchmarks/grader.py
+	$(PY) benchmarks/grader_reliability.py
 
 clean:
 	rm -rf datasets/generated .pytest_cache

@@ -1,6 +1,11 @@
 """The course's autograder (``python -m autograder``).
 
-Grades a submission folder of either project in an isolated child process and
-writes Gradescope's ``results.json``. See ``shared/design.md`` ("The grader");
-the checks arrive with the two projects.
+Grades a submission folder of either project, running the student's code only
+in isolated child processes, and writes Gradescope's ``results.json`` plus an
+HTML feedback page. Layout: ``cli`` (commands), ``grader`` (one submission),
+``checks/`` (what is checked and scored, in this process), ``probes/`` and
+``worker`` (what runs in the child), ``isolation`` and ``sandbox`` (the child's
+limits and folder), ``report`` / ``html_report`` / ``summary`` (output),
+``batch``, ``gradescope``, ``scorecard`` and ``lessons`` (the other commands).
+See ``shared/design.md`` ("The grader") and the README's "Grading".
 """

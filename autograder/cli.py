@@ -1,11 +1,85 @@
-"""The autograder's command line.
+"""The autograder's command line (``python -m autograder --help``).
 
-``python -m autograder lessons``  regenerate lessons/ from solutions/ (nbgrader markers).
+    grade <project> <submission_dir> --results results.json [--html report.html]
+    check <project> [dir]                       the student's self-check (visible checks)
+    batch <project> <submissions_dir> --out DIR [--jobs N]
+    gradescope <project> --out autograder.zip   a Gradescope autograder bundle
+    scorecard                                   grade solutions/ and lessons/ of both projects
+    lessons                                     regenerate lessons/ from solutions/
+
+``grade`` exits 0 whenever it wrote a report, whatever the score; 2 for bad
+arguments, 1 when the grader itself failed (after writing what it could).
 """
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from autograder.isolation import Limits
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    limits = Limits()
+    for name in ("check_timeout", "submission_timeout", "memory_mb", "threads"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(limits, name, value)
+    if getattr(args, "check_timeout", None) is not None:
+        limits.slow_check_timeout = 2 * args.check_timeout
+    return limits
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from autograder.grader import grade_submission
+    from autograder.html_report import write_html
+    from autograder.summary import print_summary
+
+    report = grade_submission(args.project, args.submission, args.results, seed=args.seed, limits=_limits(args))
+    if args.html:
+        write_html(report, args.html)
+    print_summary(report.as_json(), sys.stdout, brief=True)
+    print(f"results: {args.results}" + (f" | html: {args.html}" if args.html else ""))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from autograder.grader import grade_submission
+    from autograder.html_report import write_html
+    from autograder.paths import LESSONS_DIR
+    from autograder.summary import print_progress, print_summary
+
+    folder = Path(args.dir) if args.dir else (Path.cwd() if Path.cwd().name == args.project else LESSONS_DIR / args.project)
+    out = Path(args.out)
+    print(f"self-check of {folder} ({args.project}); visible checks only, public held-out seed")
+    report = grade_submission(args.project, folder, out / "results.json", seed=None, limits=_limits(args),
+                              visible_only=True, on_check=print_progress)
+    write_html(report, out / "report.html")
+    print_summary(report.as_json(), sys.stdout)
+    print(f"details: {out / 'report.html'}")
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from autograder.batch import grade_folder
+
+    grade_folder(args.project, Path(args.submissions), Path(args.out), jobs=args.jobs, seed=args.seed,
+                 limits=_limits(args))
+    return 0
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from autograder.gradescope import build_bundle
+
+    path = build_bundle(args.project, Path(args.out), seed=args.seed)
+    print(f"Gradescope autograder bundle: {path}")
+    return 0
+
+
+def _scorecard(args: argparse.Namespace) -> int:
+    from autograder.scorecard import run_scorecard
+
+    return run_scorecard(Path(args.out), train=not args.no_train, limits=_limits(args))
 
 
 def _lessons(args: argparse.Namespace) -> int:
@@ -17,11 +91,62 @@ def _lessons(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from autograder.lessons import LESSONS_DIR, SOLUTIONS_DIR
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--check-timeout", type=float,
+                        help=f"seconds per check (default {Limits.check_timeout:g}; twice that for training checks)")
+    parser.add_argument("--submission-timeout", type=float,
+                        help=f"seconds per submission (default {Limits.submission_timeout:g})")
+    parser.add_argument("--memory-mb", type=int, help=f"address-space limit of student code (default {Limits.memory_mb})")
+    parser.add_argument("--threads", type=int, help=f"torch threads of student code (default {Limits.threads})")
 
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+
+def build_parser() -> argparse.ArgumentParser:
+    from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
+    from autograder.projects import project_names
+
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    seed_help = "held-out data seed (default: $AUTOGRADER_SEED, else the public seed students also see)"
+
+    grade = commands.add_parser("grade", help="grade one submission; writes results.json (Gradescope schema)")
+    grade.add_argument("project", choices=project_names())
+    grade.add_argument("submission", help="the submission folder (like lessons/<project>/)")
+    grade.add_argument("--results", required=True, help="where to write results.json")
+    grade.add_argument("--html", help="also write an HTML feedback page here")
+    grade.add_argument("--seed", type=int, help=seed_help)
+    _add_limits(grade)
+    grade.set_defaults(run=_grade)
+
+    check = commands.add_parser("check", help="self-check: the visible checks, a readable summary")
+    check.add_argument("project", choices=project_names())
+    check.add_argument("dir", nargs="?", help="your project folder (default: the current folder if it is the "
+                                              "project's, else lessons/<project>)")
+    check.add_argument("--out", default="selfcheck", help="folder for results.json and report.html (default selfcheck/)")
+    _add_limits(check)
+    check.set_defaults(run=_check)
+
+    batch = commands.add_parser("batch", help="grade every sub-folder of a folder in parallel, plus a gradebook CSV")
+    batch.add_argument("project", choices=project_names())
+    batch.add_argument("submissions", help="folder with one sub-folder per submission")
+    batch.add_argument("--out", required=True, help="results folder")
+    batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: by cores and memory)")
+    batch.add_argument("--seed", type=int, help=seed_help)
+    _add_limits(batch)
+    batch.set_defaults(run=_batch)
+
+    gradescope = commands.add_parser("gradescope", help="build a Gradescope autograder bundle (zip)")
+    gradescope.add_argument("project", choices=project_names())
+    gradescope.add_argument("--out", required=True, help="path of the zip to write")
+    gradescope.add_argument("--seed", type=int, help="secret held-out seed baked into the bundle (root-only on Gradescope)")
+    gradescope.set_defaults(run=_gradescope)
+
+    scorecard = commands.add_parser("scorecard", help="grade solutions/ and lessons/ of both projects (the main job)")
+    scorecard.add_argument("--out", default="reports", help="reports folder (default reports/)")
+    scorecard.add_argument("--no-train", action="store_true", help="don't train missing reference models")
+    _add_limits(scorecard)
+    scorecard.set_defaults(run=_scorecard)
+
     lessons = commands.add_parser("lessons", help="regenerate lessons/ from solutions/")
     lessons.add_argument("--solutions", default=str(SOLUTIONS_DIR), help="source folder (default: solutions/)")
     lessons.add_argument("--lessons", default=str(LESSONS_DIR), help="output folder (default: lessons/)")
@@ -31,4 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    from autograder.grader import GraderError
+
+    try:
+        return args.run(args)
+    except GraderError as err:
+        print(f"autograder: {err}", file=sys.stderr)
+        return 1

@@ -28,9 +28,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
-REPO_DIR = Path(__file__).resolve().parent.parent
-SOLUTIONS_DIR = REPO_DIR / "solutions"
-LESSONS_DIR = REPO_DIR / "lessons"
+from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
+
 
 IGNORED = (
     "__pycache__", "*.pyc", ".ipynb_checkpoints", "saved_models", "models",

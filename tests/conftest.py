@@ -34,3 +34,12 @@ def faces_small(data_root_small):
 def shapes_small(data_root_small):
     """A small shapes-world set (COCO captions layout); returns its folder."""
     return shapes_dir(data_root_small)
+
+
+@pytest.fixture(scope="session")
+def data_root_full(tmp_path_factory):
+    """The default synthetic data sets (what ``python -m cvdata ensure`` makes), in a temp root."""
+    root = tmp_path_factory.mktemp("data_full")
+    generate_faces(faces_dir(root), FacesConfig(), workers=2, progress=False)
+    generate_shapes(shapes_dir(root), ShapesConfig(), workers=2)
+    return root

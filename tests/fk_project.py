@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from autograder.lessons import LESSONS_DIR, SOLUTIONS_DIR
+from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 
 PROJECT = "facial_keypoints"
 SOLUTION_DIR = SOLUTIONS_DIR / PROJECT

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from autograder.checks.markers import face_keypoints, marked_sample, marker_position
 from cvdata.errors import DataError
 from cvdata.face_layout import MIRRORED_INDEX, OUTER_EYE_CORNERS, Expression, FaceShape, face_points_2d
 from cvdata.faces import csv_name
@@ -18,31 +19,19 @@ H, W = 90, 70  # a portrait image, like the face crops
 
 def _face_keypoints(width: int = W, height: int = H) -> np.ndarray:
     """A frontal template face placed in a width x height image, on pixel centres. (68, 2) pixels."""
-    points = face_points_2d(FaceShape(), Expression(mouth_open=0.1, smile=0.05))  # inter-ocular units
-    return (np.floor(points * 0.4 * width + [width / 2, height * 0.4]) + 0.5).astype(np.float32)
+    return face_keypoints(width, height)
 
 
 def _marked(point: int, keypoints: np.ndarray) -> dict:
     """A black RGB image with one bright 3x3 marker centred on keypoint ``point``."""
-    image = np.zeros((H, W, 3), np.uint8)
-    x, y = np.floor(keypoints[point]).astype(int)  # the pixel holding the point
-    image[y - 1:y + 2, x - 1:x + 2] = 255
-    return {"image": image, "keypoints": keypoints.copy()}
-
-
-def _marker_position(image: np.ndarray) -> np.ndarray:
-    """Brightness-weighted centre of the marker, in keypoint coordinates (pixel i's centre is i + 0.5)."""
-    gray = image.astype(np.float64).mean(axis=2) if image.ndim == 3 else image.astype(np.float64)
-    weights = np.where(gray > 0.25 * gray.max(), gray, 0.0)
-    ys, xs = np.indices(gray.shape)
-    return np.array([(xs * weights).sum(), (ys * weights).sum()]) / weights.sum() + 0.5
+    return marked_sample(point, keypoints, H, W)
 
 
 def _check_follows(transform, point: int = 30, tolerance: float = 1.0, where: int | None = None) -> dict:
     """Apply ``transform`` to a marked image; the marker must sit at keypoint ``where`` (default ``point``)."""
     keypoints = _face_keypoints()
     out = transform(_marked(point, keypoints))
-    found = _marker_position(out["image"])
+    found = marker_position(out["image"])
     expected = out["keypoints"][point if where is None else where]
     assert np.linalg.norm(found - expected) <= tolerance, (found, expected)
     return out
@@ -147,7 +136,7 @@ def test_pipelines_end_in_a_224_tensor_that_keeps_the_marker(make):
     assert out["image"].shape == (1, 224, 224) and out["image"].dtype == torch.float32
     assert 0.0 <= float(out["image"].min()) and float(out["image"].max()) <= 1.0
     pixels = keypoints_to_pixels(out["keypoints"], 224, 224).numpy()  # (68, 2)
-    found = _marker_position(out["image"][0].numpy())
+    found = marker_position(out["image"][0].numpy())
     # after a flip the marker is point 45's mirror, point 36
     assert min(np.linalg.norm(found - pixels[point]), np.linalg.norm(found - pixels[MIRRORED_INDEX[point]])) < 2.5
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.lessons import LESSONS_DIR, SOLUTIONS_DIR
+from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 from notebook_exec import copy_project, first_stub_cell, run_notebook
 
 PROJECT = "image_captioning"

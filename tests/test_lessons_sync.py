@@ -7,7 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.lessons import LESSONS_DIR, SOLUTIONS_DIR, generate_lessons, lesson_py, projects
+from autograder.lessons import generate_lessons, lesson_py, projects
+from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 
 
 def _tree(folder: Path) -> dict[Path, bytes]:

@@ -317,7 +317,8 @@ def file_name(split: str, image_id: int, image_format: str = "jpg") -> str:
     return f"shapes_{split}_{image_id:06d}.{image_format}"
 
 
-def _encode_params(image_format: str) -> list[int]:
+def encode_params(image_format: str) -> list[int]:
+    """``cv2.imwrite`` parameters the shapes world saves its images with (also used by the grader)."""
     if image_format == "png":
         return [cv2.IMWRITE_PNG_COMPRESSION, 3]
     return [cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
@@ -327,7 +328,7 @@ def _generate_chunk(task: tuple[Path, ShapesConfig, str, int, int]) -> list[tupl
     """Render and write images ``start..stop-1`` of a split; returns (image record, captions) pairs."""
     out_dir, config, split, start, stop = task
     folder = out_dir / "images" / split
-    params = _encode_params(config.image_format)
+    params = encode_params(config.image_format)
     results = []
     for index in range(start, stop):
         image, scene, captions = make_example(config, split, index)

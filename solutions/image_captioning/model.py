@@ -58,6 +58,8 @@ class ModelConfig:
     train_last_stage: bool = False
     end_index: int = 1
     dropout: float = 0.0
+    image_size: int = 224
+    """Side of the (square) images the encoder was trained on: evaluation must resize to the same."""
 
     def build(self) -> tuple["EncoderCNN", "DecoderRNN"]:
         """A fresh (encoder, decoder) pair of these sizes (never downloads when ``pretrained`` is False)."""

@@ -99,7 +99,7 @@ def main(argv=None) -> int:
         vocab = loader.dataset.vocab
         config = ModelConfig(embed_size=args.embed_size, hidden_size=args.hidden_size, vocab_size=len(vocab),
                              pretrained=args.pretrained, train_last_stage=not args.pretrained,
-                             end_index=vocab.end_index)
+                             end_index=vocab.end_index, image_size=args.image_size)
         encoder, decoder = config.build()
         train_config = TrainConfig(epochs=args.epochs, time_budget=args.time_budget, max_steps=args.max_steps,
                                    lr=args.lr, lr_schedule=args.schedule, cache_features=not args.no_cache,

@@ -300,7 +300,8 @@ def save_checkpoint(path_dir: str | Path = "models", encoder: EncoderCNN = None,
                     vocab: Vocabulary = None, config: ModelConfig = None) -> Path:
     """Write ``encoder.pt``, ``decoder.pt`` (state_dicts), ``model_config.json`` and ``vocab.json``.
 
-    ``config`` is the ``ModelConfig`` the pair was built with (default: read off the modules).
+    ``config`` is the ``ModelConfig`` the pair was built with (default: read off the modules, which
+    cannot tell the training image size: pass the config to record ``image_size``).
     """
     path_dir = Path(path_dir)
     path_dir.mkdir(parents=True, exist_ok=True)

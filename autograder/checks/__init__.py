@@ -1,0 +1,111 @@
+"""Parent-side checks: what each check asks a probe for, and how it scores the answer.
+
+A ``Check`` names a probe (``autograder.probes.<project>.<probe>``) and its
+arguments; checks that name the same probe and arguments share one child run.
+Its ``score`` function turns the probe's value into a fraction of the points and
+feedback, computing everything from the grader's own data (held-out labels and
+reference captions stay in ``Context.answers``, in this process).
+
+Feedback always says what was expected, what was observed, and a hint;
+``Fail`` carries it out of a scoring function early.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.projects import Project
+from autograder.sandbox import Sandbox
+
+
+@dataclass
+class Context:
+    """Everything the parent knows while grading one submission."""
+
+    project: Project
+    box: Sandbox
+    seed: int
+    """Seed of the held-out data (the instructor's secret when set)."""
+    answers: dict = field(default_factory=dict)
+    """Held-out labels, reference captions, the grader's own expected values: never written to the sandbox."""
+    inputs: dict = field(default_factory=dict)
+    """Paths of the inputs written into the sandbox, by name (sandbox-relative strings)."""
+
+
+@dataclass
+class Scored:
+    """A check's outcome: the fraction of its points earned, the feedback, and data for the HTML page."""
+
+    fraction: float
+    output: str
+    extras: dict = field(default_factory=dict)
+    """JSON-ready data saved in results.json (losses, scores per image)."""
+    media: dict = field(default_factory=dict)
+    """Pictures for the HTML page only (images with points or captions); never saved in results.json."""
+
+
+class Fail(Exception):
+    """Stop scoring a check: ``fraction`` of its points (default none) and this feedback."""
+
+    def __init__(self, output: str, fraction: float = 0.0, extras: dict | None = None):
+        super().__init__(output)
+        self.scored = Scored(fraction, output, extras or {})
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded check."""
+
+    name: str
+    points: float
+    probe: str
+    args: Callable[[Context], dict]
+    score: Callable[[Context, dict], Scored]
+    needs: tuple[str, ...] = ()
+    """Submission files (relative paths) without which the check cannot run."""
+    visibility: str = "visible"
+    slow: bool = False
+    """A training or whole-test-set check: its probe gets ``Limits.slow_check_timeout``, not ``check_timeout``."""
+    seed: int = 0
+    """Seed for random, NumPy and torch in the child (public: it is not the held-out seed)."""
+
+
+def feedback(expected: str, observed: str, hint: str = "") -> str:
+    """The three-part message every failing check gives."""
+    lines = [f"Expected: {expected}", f"Observed: {observed}"]
+    if hint:
+        lines.append(f"Hint: {hint}")
+    return "\n".join(lines)
+
+
+def describe_error(error: dict, hint: str = "") -> str:
+    """Feedback for an exception the student's code raised (a stub reads "not implemented yet: ...")."""
+    message, where = error.get("message", ""), error.get("where", "")
+    at = f" ({where})" if where else ""
+    if error.get("type") == "NotImplementedError":
+        name = message if message.startswith("not implemented yet") else f"not implemented yet: {message or 'a stub'}"
+        return f"{name}{at}\nHint: fill in the part marked YOUR CODE HERE, then run the self-check again."
+    text = f"Your code raised {error.get('type', 'an error')}: {message}{at}"
+    return f"{text}\nHint: {hint}" if hint else text
+
+
+def value_of(part: dict, hint: str = ""):
+    """The value of an ``attempt`` record, or ``Fail`` with the error's feedback."""
+    if not isinstance(part, dict):
+        raise Fail("The grader could not read this part of your code's result.")
+    if "error" in part:
+        raise Fail(describe_error(part["error"], hint))
+    return part.get("value")
+
+
+def shape_text(info: dict) -> str:
+    """``numpy.ndarray (68, 2) float32`` from an ``array_info`` record."""
+    if info.get("shape") is None:
+        return info.get("type", "?")
+    return f"{info['type']} {tuple(info['shape'])} {info['dtype']}"
+
+
+def inputs_path(ctx: Context, name: str) -> str:
+    """Absolute path (a string, for probe arguments) of a prepared input."""
+    return str(Path(ctx.box.root) / ctx.inputs[name])

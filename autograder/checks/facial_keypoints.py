@@ -1,0 +1,393 @@
+"""The facial keypoints checks (parent side) and the inputs they need.
+
+``prepare`` writes into the sandbox: a small visible faces set (Udacity CSV and
+images), marked samples for the transforms, held-out face images WITHOUT their
+labels (those stay in ``ctx.answers``), and two real photos. ``CHECKS`` lists
+the checks in the order a student meets the parts.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from autograder.checks import Check, Context, Fail, Scored, feedback, inputs_path, shape_text, value_of
+from autograder.checks.markers import face_keypoints, marked_sample, marker_position
+from cvdata.face_layout import MIRRORED_INDEX
+from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample
+from cvdata.images import read_image
+from cvdata.keypoint_metrics import per_image_nme
+from cvdata.keypoints_norm import normalize_keypoints
+from cvdata.keypoints_table import read_keypoints_csv
+
+PROJECT = "facial_keypoints"
+VISIBLE_SEED = 101
+"""Seed of the visible faces the dataset and training checks read (public, not the held-out seed)."""
+N_VISIBLE = 20
+HELDOUT_FACES = 60
+MARKED_H, MARKED_W = 90, 70
+MARKED_POINTS = (8, 30, 36, 57)
+DATASET_INDICES = [0, 7, 19]
+CROP = (60, 50)
+NME_CREDIT = ((0.10, 1.0), (0.13, 0.75), (0.17, 0.5), (0.21, 0.25))
+"""(NME at most, fraction of the points): the mean-shape baseline on these faces is about 0.21."""
+MIRROR_NME_CREDIT = ((0.12, 1.0), (0.16, 0.5))
+LOSS_STEPS, LOSS_IMAGES, LOSS_LR = 40, 16, 1e-3
+LOSS_DROP = 0.5
+"""The final loss must be at most this fraction of the first one ..."""
+LOSS_BELOW_MEAN_SHAPE = 0.7
+"""... and at most this fraction of the loss of predicting the mean shape (which ignores the image)."""
+ASTRONAUT_FACE = (225.0, 115.0)
+"""Centre of the face in ``skimage.data.astronaut()`` (x, y)."""
+FIXED_POINTS = np.stack([np.linspace(-0.9, 0.9, 68), 0.8 * np.sin(np.linspace(0, 6, 68))], axis=1)
+"""What the stand-in network predicts for every face in the Haar check (normalised)."""
+MODEL = "saved_models/keypoints_model.pt"
+
+
+# ----------------------------------------------------------------------------- inputs
+def _write_jpeg(path, image: np.ndarray) -> None:
+    """Save an RGB face as the data set does (JPEG at the generator's quality)."""
+    quality = FacesConfig().jpeg_quality
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+
+
+def mirror(image: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's own horizontal flip: mirrored image, x -> width - x, points renumbered."""
+    flipped = keypoints.copy()
+    flipped[:, 0] = image.shape[1] - flipped[:, 0]
+    return image[:, ::-1].copy(), flipped[list(MIRRORED_INDEX)]
+
+
+def prepare(ctx: Context) -> None:
+    """Write the checks' inputs into the sandbox; keep every label of the held-out faces here."""
+    import skimage.data
+
+    root = ctx.box.inputs
+    faces = root / "faces"
+    generate_faces(faces, FacesConfig(n_train=N_VISIBLE, n_test=0, seed=VISIBLE_SEED), workers=1, progress=False)
+    names, keypoints = read_keypoints_csv(faces / csv_name("training"))
+    ctx.answers["visible"] = {"names": names, "keypoints": keypoints}
+    ctx.inputs.update(csv=f"{faces.relative_to(ctx.box.root)}/{csv_name('training')}",
+                      images=str((faces / "training").relative_to(ctx.box.root)))
+
+    template = face_keypoints(MARKED_W, MARKED_H)
+    samples = [marked_sample(p, template, MARKED_H, MARKED_W) for p in MARKED_POINTS]
+    arrays = {f"{kind}_{i}": s[kind] for i, s in enumerate(samples) for kind in ("image", "keypoints")}
+    np.savez(root / "marked.npz", **arrays)
+    ctx.answers["marked"] = samples
+    ctx.inputs["marked"] = "grader_inputs/marked.npz"
+
+    heldout = root / "heldout"
+    heldout.mkdir()
+    config = FacesConfig(seed=ctx.seed)
+    truth, mirrored = [], []
+    for i in range(HELDOUT_FACES):
+        image, points = render_sample(config, "test", i)
+        flipped_image, flipped_points = mirror(image, points)
+        _write_jpeg(heldout / f"face_{i:03d}.jpg", image)
+        _write_jpeg(heldout / f"face_{i + HELDOUT_FACES:03d}.jpg", flipped_image)
+        truth.append(points)
+        mirrored.append(flipped_points)
+    ctx.answers["heldout"] = np.stack(truth)  # (N, 68, 2) pixels -- never written to the sandbox
+    ctx.answers["mirrored"] = np.stack(mirrored)
+    ctx.inputs["heldout"] = "grader_inputs/heldout"
+    ctx.answers["heldout_names"] = [f"face_{i:03d}.jpg" for i in range(2 * HELDOUT_FACES)]
+
+    photo = skimage.data.astronaut()  # (512, 512, 3) uint8, public domain
+    pair = np.ascontiguousarray(np.hstack([photo, photo[:, ::-1]]))
+    for name, image in (("astronaut.png", photo), ("two_faces.png", pair)):
+        cv2.imwrite(str(root / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    width = photo.shape[1]
+    ctx.answers["photo_faces"] = [[ASTRONAUT_FACE], [ASTRONAUT_FACE, (2 * width - ASTRONAUT_FACE[0], ASTRONAUT_FACE[1])]]
+    ctx.inputs["photos"] = ["grader_inputs/astronaut.png", "grader_inputs/two_faces.png"]
+
+
+# ----------------------------------------------------------------------------- the data pipeline
+TRANSFORMS = [
+    {"key": "rescale_int", "name": "Rescale", "args": [140]},
+    {"key": "rescale_pair", "name": "Rescale", "args": [[60, 120]]},
+    {"key": "crop", "name": "RandomCrop", "args": [list(CROP)]},
+    {"key": "flip", "name": "RandomHorizontalFlip", "args": [1.0]},
+    {"key": "normalize", "name": "Normalize+ToTensor", "args": []},
+]
+
+
+def _pipeline_args(ctx: Context) -> dict:
+    return {"csv_file": inputs_path(ctx, "csv"), "root_dir": inputs_path(ctx, "images"),
+            "indices": DATASET_INDICES, "samples_file": inputs_path(ctx, "marked"), "transforms": TRANSFORMS,
+            "seed": 0}
+
+
+def _score_dataset(ctx: Context, value: dict) -> Scored:
+    data = value_of(value["dataset"], "see FacialKeypointsDataset in data_load.py")
+    length = value_of(data["length"])
+    problems = []
+    if length != N_VISIBLE:
+        problems.append(feedback(f"len(dataset) == {N_VISIBLE} (rows of the CSV)", f"{length}",
+                                 "__len__ returns the number of rows (images) of the CSV"))
+    names, truth = ctx.answers["visible"]["names"], ctx.answers["visible"]["keypoints"]
+    for index, part in zip(DATASET_INDICES, data["samples"]):
+        sample = value_of(part, "__getitem__ reads the image named in the CSV row and its 136 numbers")
+        image, keypoints = sample.get("image", {}), sample.get("keypoints", {})
+        if sample["type"] != "builtins.dict" or {"image", "keypoints"} - set(sample.get("keys", [])):
+            problems.append(feedback('a dict {"image": ..., "keypoints": ...}', f"{sample['type']} {sample.get('keys', '')}"))
+            break
+        real = read_image(f"{ctx.box.root}/{ctx.inputs['images']}/{names[index]}")
+        if image["type"] != "numpy.ndarray" or image["dtype"] != "uint8" or tuple(image["shape"]) != real.shape:
+            problems.append(feedback(f"image: numpy.ndarray {real.shape} uint8 (RGB)", shape_text(image),
+                                     "read it with cvdata.images.read_image (RGB, uint8) and don't transform it here"))
+            break
+        if np.abs(image["value"].numpy().astype(int) - real.astype(int)).mean() > 2:
+            problems.append(feedback(f"dataset[{index}]['image'] = the RGB pixels of {names[index]}",
+                                     "different pixels", "RGB order (OpenCV reads BGR), row i of the CSV"))
+            break
+        if keypoints["type"] != "numpy.ndarray" or tuple(keypoints["shape"] or ()) != (68, 2):
+            problems.append(feedback("keypoints: numpy.ndarray (68, 2) float (x, y in pixels)", shape_text(keypoints),
+                                     "reshape the 136 numbers of the row to (68, 2)"))
+            break
+        if not np.allclose(keypoints["value"].numpy(), truth[index], atol=1e-3):
+            problems.append(feedback(f"dataset[{index}]['keypoints'] = row {index} of the CSV as (x, y) pairs",
+                                     "different numbers", "x0, y0, x1, y1, ...: reshape(68, 2), not (2, 68)"))
+            break
+    if problems:
+        raise Fail(problems[0])
+    return Scored(1.0, f"len(dataset) == {N_VISIBLE}; samples are RGB uint8 images with (68, 2) pixel keypoints.")
+
+
+def _outputs(value: dict, key: str, name: str) -> list[dict]:
+    outputs = value_of(value[key], f"see {name} in data_load.py")
+    for out in outputs:
+        if out["type"] != "builtins.dict" or {"image", "keypoints"} - set(out.get("keys", [])):
+            raise Fail(feedback('a new sample dict {"image": ..., "keypoints": ...}', out["type"],
+                                "return a dict, as the other transforms expect"))
+    return outputs
+
+
+def _marker_error(out: dict, point: int, to_pixels=None) -> float:
+    """Distance between the marker and keypoint ``point`` after a transform (inf if none)."""
+    found = marker_position(out["image"]["value"].numpy()) if out["image"]["value"] is not None else None
+    points = out["keypoints"]["value"]
+    if found is None or points is None:
+        return float("inf")
+    points = points.double().numpy().reshape(-1, 2)
+    if to_pixels is not None:
+        points = to_pixels(points)
+    return float(np.linalg.norm(found - points[point]))
+
+
+def _score_rescale(ctx: Context, value: dict) -> Scored:
+    template = ctx.answers["marked"][0]["keypoints"]
+    for key, expected_shape in (("rescale_int", (180, 140, 3)), ("rescale_pair", (60, 120, 3))):
+        args = next(t["args"][0] for t in TRANSFORMS if t["key"] == key)
+        for point, out in zip(MARKED_POINTS, _outputs(value, key, "Rescale")):
+            shape = tuple(out["image"]["shape"] or ())
+            if shape != expected_shape:
+                raise Fail(feedback(f"Rescale({args}) on a {MARKED_H}x{MARKED_W} image: image shape {expected_shape}",
+                                    shape_text(out["image"]),
+                                    "an int is the SHORTER side (keep the aspect ratio); a pair is (height, width)"))
+            scale = np.array([expected_shape[1] / MARKED_W, expected_shape[0] / MARKED_H])
+            got = out["keypoints"]["value"]
+            if got is None or not np.allclose(got.double().numpy().reshape(-1, 2), template * scale, atol=0.5):
+                raise Fail(feedback(f"keypoints scaled by the image's factors (x by {scale[0]:.3f}, y by {scale[1]:.3f})",
+                                    shape_text(out["keypoints"]) + (" with other values" if got is not None else ""),
+                                    "multiply x by new_w / w and y by new_h / h"))
+            if _marker_error(out, point) > 1.5:
+                raise Fail(feedback("a mark drawn on a keypoint is still on it after Rescale",
+                                    f"{_marker_error(out, point):.1f} px away", "x is the column, y the row"))
+    return Scored(1.0, "Rescale: right sizes for an int and a pair; keypoints follow the image.")
+
+
+def _score_crop(ctx: Context, value: dict) -> Scored:
+    height, width = CROP
+    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "crop", "RandomCrop"), ctx.answers["marked"]):
+        if tuple(out["image"]["shape"] or ()) != (height, width, 3):
+            raise Fail(feedback(f"RandomCrop({list(CROP)}): image shape ({height}, {width}, 3)", shape_text(out["image"]),
+                                "an int means a square; a pair is (height, width)"))
+        got = out["keypoints"]["value"]
+        shift = sample["keypoints"] - got.double().numpy().reshape(-1, 2) if got is not None else None
+        if shift is None or np.ptp(shift, axis=0).max() > 1e-3:
+            raise Fail(feedback("every keypoint moved by the same (left, top) offset", "a different change",
+                                "subtract [left, top] from the keypoints"))
+        left, top = np.round(shift[0]).astype(int)
+        window = sample["image"][top:top + height, left:left + width]
+        if window.shape != (height, width, 3) or not np.array_equal(window, out["image"]["value"].numpy()):
+            raise Fail(feedback(f"the image cut at the keypoints' offset (left {left}, top {top})", "other pixels",
+                                "rows are y (top), columns are x (left): image[top:top + h, left:left + w]"))
+    return Scored(1.0, "RandomCrop: the window and the keypoints move together.")
+
+
+def _score_flip(ctx: Context, value: dict) -> Scored:
+    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "flip", "RandomHorizontalFlip"), ctx.answers["marked"]):
+        got = out["keypoints"]["value"]
+        _, expected = mirror(sample["image"], sample["keypoints"])
+        points = got.double().numpy().reshape(-1, 2) if got is not None else None
+        if points is not None and np.allclose(points, expected[list(MIRRORED_INDEX)], atol=0.01):
+            raise Fail(feedback("x -> width - x AND the points renumbered (the new point 36 is the old 45, ...)",
+                                "x mirrored but the points keep their numbers, so left and right are swapped",
+                                "index the mirrored points with cvdata.face_layout.MIRRORED_INDEX"))
+        if points is None or not np.allclose(points, expected, atol=0.01):
+            raise Fail(feedback("x -> width - x, y unchanged, points renumbered with MIRRORED_INDEX", "other keypoints"))
+        if _marker_error(out, MIRRORED_INDEX[point]) > 0.5:
+            raise Fail(feedback("the image mirrored left-right (cv2.flip(image, 1))", "the mark elsewhere"))
+    return Scored(1.0, "Flip: image mirrored, x -> width - x, and left/right points renumbered.")
+
+
+def _score_normalize(ctx: Context, value: dict) -> Scored:
+    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "normalize", "Normalize and ToTensor"),
+                                  ctx.answers["marked"]):
+        image, keypoints = out["image"], out["keypoints"]
+        if image["type"] != "torch.Tensor" or image["dtype"] != "float32" or tuple(image["shape"]) != (1, MARKED_H, MARKED_W):
+            raise Fail(feedback(f"Normalize then ToTensor: image torch.Tensor (1, {MARKED_H}, {MARKED_W}) float32",
+                                shape_text(image), "Normalize makes a (H, W) grayscale image; ToTensor adds the channel"))
+        pixels = image["value"].numpy()
+        if pixels.min() < 0 or pixels.max() > 1.0 + 1e-6 or pixels.max() < 0.5:
+            raise Fail(feedback("grayscale values in [0, 1]", f"values from {pixels.min():.3g} to {pixels.max():.3g}",
+                                "divide the uint8 grayscale image by 255"))
+        if keypoints["type"] != "torch.Tensor" or tuple(keypoints["shape"] or ()) != (68, 2):
+            raise Fail(feedback("keypoints torch.Tensor (68, 2)", shape_text(keypoints)))
+        expected = normalize_keypoints(sample["keypoints"], MARKED_W, MARKED_H)
+        if not np.allclose(keypoints["value"].double().numpy(), expected, atol=1e-3):
+            raise Fail(feedback("keypoints in the course's convention: pixel / size * 2 - 1 (x by width, y by height)",
+                                "other values", "use cvdata.keypoints_norm.normalize_keypoints(kp, width, height)"))
+    return Scored(1.0, "Normalize + ToTensor: (1, H, W) float image in [0, 1], keypoints normalised to [-1, 1].")
+
+
+# ----------------------------------------------------------------------------- the network
+BATCH_SIZES = [1, 2, 5]
+
+
+def _score_net(ctx: Context, value: dict) -> Scored:
+    for n, part in zip(BATCH_SIZES, value["outputs"]):
+        out = value_of(part, "see Net in models.py")
+        if out["type"] != "torch.Tensor" or tuple(out["shape"] or ()) != (n, 136):
+            raise Fail(feedback(f"Net()(x) with x of shape ({n}, 1, 224, 224): a tensor ({n}, 136)", shape_text(out),
+                                "flatten the features per image (x.flatten(1)), end with a Linear(..., 136)"))
+        if not out["finite"]:
+            raise Fail(feedback("finite outputs", "NaN or inf in the output"))
+    return Scored(1.0, f"Net maps (N, 1, 224, 224) to (N, 136) for N in {BATCH_SIZES} "
+                       f"({value['parameters']:,} parameters).", {"parameters": value["parameters"]})
+
+
+def _score_loss(ctx: Context, value: dict) -> Scored:
+    losses = [float(v) for v in value["losses"]]
+    first, last, floor = losses[0], float(np.mean(losses[-5:])), float(value["mean_shape_loss"])
+    extras = {"losses": losses, "mean_shape_loss": floor}
+    if not np.all(np.isfinite(losses)):
+        raise Fail(feedback("finite losses", "NaN or inf", "check the output scale and the learning rate"), 0, extras)
+    observed = f"loss {first:.4f} -> {last:.4f} in {len(losses)} steps; the mean-shape loss is {floor:.4f}"
+    if last > LOSS_DROP * first:
+        raise Fail(feedback(f"the loss to fall below {LOSS_DROP:.0%} of its start in {LOSS_STEPS} Adam steps on "
+                            f"{LOSS_IMAGES} faces", observed,
+                            "are all layers connected, and do the keypoints follow the transforms?"), 0, extras)
+    if last > LOSS_BELOW_MEAN_SHAPE * floor:
+        raise Fail(feedback(f"the loss to fall below {LOSS_BELOW_MEAN_SHAPE:.0%} of the mean-shape loss "
+                            "(predicting the average face, which ignores the image)", observed,
+                            "the network may not be using the image: check forward()"), 0.5, extras)
+    return Scored(1.0, f"The loss falls: {observed}.", extras)
+
+
+# ----------------------------------------------------------------------------- the saved model
+def _model_args(ctx: Context) -> dict:
+    return {"model_path": f"{ctx.box.root}/{MODEL}", "image_dir": inputs_path(ctx, "heldout"),
+            "names": ctx.answers["heldout_names"]}
+
+
+def _credit(nme: float, table) -> float:
+    return next((fraction for limit, fraction in table if nme <= limit), 0.0)
+
+
+def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, table, what: str) -> Scored:
+    predictions = value["keypoints"]
+    if type(predictions).__name__ != "Tensor" or tuple(predictions.shape) != (2 * HELDOUT_FACES, 68, 2):
+        raise Fail("The grader could not read the predictions of your model.")
+    pred = predictions[which].double().numpy()
+    if not np.isfinite(pred).all():
+        raise Fail(feedback("finite keypoints", "NaN or inf in the predictions"))
+    scores = per_image_nme(pred, truth)
+    nme = float(scores.mean())
+    fraction = _credit(nme, table)
+    grid = ", ".join(f"<= {limit}: {frac:.0%}" for limit, frac in table)
+    observed = f"NME {nme:.4f} on {len(truth)} {what}"
+    extras = {"nme": nme, "per_image": scores.round(4).tolist()}
+    order = np.argsort(scores)
+    media = {"faces": [
+        (read_image(f"{ctx.box.root}/{ctx.inputs['heldout']}/{ctx.answers['heldout_names'][which.start + i]}"),
+         pred[i], truth[i], f"{label}: NME {scores[i]:.3f}")
+        for label, i in (("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1]))
+    ]}
+    if fraction >= 1.0:
+        return Scored(1.0, f"{observed} (full marks at NME <= {table[0][0]}).", extras, media)
+    return Scored(fraction, feedback(f"NME <= {table[0][0]} for full marks (credit: {grid})", observed,
+                                     "train longer (notebook 2), and make sure training uses the augmentations"),
+                  extras, media)
+
+
+def _score_accuracy(ctx: Context, value: dict) -> Scored:
+    if value["max_residual"] > 0.5:
+        raise Fail(feedback("test_transform() moves keypoints the same way for every image (no randomness)",
+                            "a random or non-affine evaluation pipeline", "use CenterCrop, not RandomCrop, for testing"))
+    return _nme_scored(ctx, value, slice(0, HELDOUT_FACES), ctx.answers["heldout"], NME_CREDIT, "held-out faces")
+
+
+def _score_mirrored(ctx: Context, value: dict) -> Scored:
+    return _nme_scored(ctx, value, slice(HELDOUT_FACES, None), ctx.answers["mirrored"], MIRROR_NME_CREDIT,
+                       "mirrored held-out faces")
+
+
+# ----------------------------------------------------------------------------- Haar + predict
+def _score_faces(ctx: Context, value: dict) -> Scored:
+    for photo, part, centres in zip(("the astronaut photo", "two astronauts side by side"), value["photos"],
+                                    ctx.answers["photo_faces"]):
+        result = value_of(part, "see detect_and_predict in face_pipeline.py")
+        if result["type"] != "builtins.list":
+            raise Fail(feedback("a list with one dict per detected face", result["type"]))
+        faces = result["faces"]
+        if len(faces) != len(centres):
+            raise Fail(feedback(f"{len(centres)} face(s) in {photo}", f"{len(faces)}",
+                                "use detect_faces' default parameters and return one entry per box"))
+        for face, (cx, cy) in zip(faces, centres):
+            if face["type"] != "builtins.dict" or face.get("box") is None:
+                raise Fail(feedback('{"box": (x, y, w, h), "keypoints": (68, 2) array} per face', face["type"]))
+            if any(t not in ("builtins.int", "numpy.int32", "numpy.int64") for t in face["box_types"]):
+                raise Fail(feedback("box values are ints", ", ".join(face["box_types"])))
+            x, y, w, h = face["box"]
+            if not (x < cx < x + w and y < cy < y + h):
+                raise Fail(feedback(f"faces left to right, each box around its face (centre near {cx:.0f}, {cy:.0f})",
+                                    f"box {tuple(face['box'])}", "sort the boxes by x"))
+            points = face["keypoints"]
+            if points["type"] != "numpy.ndarray" or tuple(points["shape"] or ()) != (68, 2):
+                raise Fail(feedback("keypoints: numpy.ndarray (68, 2) in full-image pixels", shape_text(points)))
+            expected = (FIXED_POINTS + 1) / 2 * [w, h] + [x, y]
+            error = float(np.abs(points["value"].double().numpy() - expected).max())
+            if error > 1.0:
+                raise Fail(feedback("the network's normalised points mapped into the returned box: "
+                                    "(p + 1) / 2 * (w, h) + (x, y)", f"up to {error:.1f} px away",
+                                    "keypoints_to_pixels with the CROP's width and height, then add the crop's corner"))
+    return Scored(1.0, "detect_and_predict: one result per face, left to right, keypoints in full-image pixels.")
+
+
+CHECKS = [
+    Check("Dataset: length and sample format", 10, "data_pipeline", _pipeline_args, _score_dataset,
+          needs=("data_load.py",)),
+    Check("Rescale: sizes, and keypoints follow the image", 10, "data_pipeline", _pipeline_args, _score_rescale,
+          needs=("data_load.py",)),
+    Check("RandomCrop: the window and the keypoints move together", 10, "data_pipeline", _pipeline_args, _score_crop,
+          needs=("data_load.py",)),
+    Check("Horizontal flip mirrors the image and renumbers left/right points", 5, "data_pipeline", _pipeline_args,
+          _score_flip, needs=("data_load.py",)),
+    Check("Normalize and ToTensor: shapes, ranges, keypoint convention", 10, "data_pipeline", _pipeline_args,
+          _score_normalize, needs=("data_load.py",)),
+    Check("Net: output shape (N, 136) for several batch sizes", 10, "net_outputs",
+          lambda ctx: {"batch_sizes": BATCH_SIZES}, _score_net, needs=("models.py",)),
+    Check("Training: the loss falls in a short seeded run", 15, "short_training",
+          lambda ctx: {"csv_file": inputs_path(ctx, "csv"), "root_dir": inputs_path(ctx, "images"),
+                       "n_images": LOSS_IMAGES, "steps": LOSS_STEPS, "lr": LOSS_LR, "seed": 0},
+          _score_loss, needs=("data_load.py", "models.py"), slow=True),
+    Check("Keypoint accuracy of your saved model on held-out faces (NME)", 15, "heldout_predictions", _model_args,
+          _score_accuracy, needs=("data_load.py", "models.py", MODEL), slow=True),
+    Check("Haar faces + keypoints on a real photo", 10, "face_pipeline",
+          lambda ctx: {"photos": [f"{ctx.box.root}/{p}" for p in ctx.inputs["photos"]],
+                       "points": FIXED_POINTS.tolist()},
+          _score_faces, needs=("face_pipeline.py",)),
+    Check("Keypoint accuracy on mirrored held-out faces (instructor)", 5, "heldout_predictions", _model_args,
+          _score_mirrored, needs=("data_load.py", "models.py", MODEL), slow=True, visibility="after_published"),
+]

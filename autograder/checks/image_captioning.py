@@ -1,0 +1,369 @@
+"""The image captioning checks (parent side) and the inputs they need.
+
+``prepare`` writes into the sandbox a small visible shapes world (COCO captions
+JSON and images) and held-out test images WITHOUT their captions;
+the reference captions and the objects in each image stay in ``ctx.answers``.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+
+import cv2
+import numpy as np
+from nltk.tokenize import TreebankWordTokenizer
+
+from autograder.checks import Check, Context, Fail, Scored, feedback, inputs_path, shape_text, value_of
+from cvdata.caption_metrics import bleu_scores, semantic_accuracy
+from cvdata.coco_captions import load_coco_captions
+from cvdata.images import read_image
+from cvdata.shapes_captions import caption_matches_objects
+from cvdata.shapes_world import ShapesConfig, encode_params, generate_shapes, make_example
+
+PROJECT = "image_captioning"
+VISIBLE_SEED = 303
+"""Seed of the visible shapes world (public, not the held-out seed)."""
+N_VISIBLE = 80
+THRESHOLD = 8
+BATCH, N_BATCHES = 6, 3
+EMBED, HIDDEN = 32, 64
+SHORT_RUN = {"steps": 100, "images": 4, "image_size": 64, "lr": 3e-3}
+MAX_LEN = 20
+HELDOUT, BEAM_IMAGES = 100, 20
+LOSS_DROP = 0.5
+"""The short run's final loss must be at most this fraction of its first."""
+IMAGE_GAP = 0.3
+"""After the short run, the loss on true image-caption pairs must be this much (nats) below shuffled pairs."""
+BLEU_CREDIT = ((0.2, 1.0), (0.15, 0.75), (0.1, 0.5), (0.05, 0.25))
+SEMANTIC_CREDIT = ((0.15, 1.0), (0.12, 0.75), (0.09, 0.5), (0.06, 0.25))
+"""(at least, fraction): the offline CPU recipe reaches BLEU-4 about 0.26 and semantic accuracy about 0.21 after
+800 steps (4 minutes); the most frequent caption scores about 0.02 and 0.06. Raise both with ImageNet weights."""
+MODEL_FILES = ("models/encoder.pt", "models/decoder.pt", "models/model_config.json", "models/vocab.json")
+_TOKENIZER = TreebankWordTokenizer()
+
+
+def tokenize(caption: str) -> list[str]:
+    """The grader's own tokenisation (the course's rule: lower-case, nltk Treebank)."""
+    return _TOKENIZER.tokenize(caption.lower())
+
+
+# ----------------------------------------------------------------------------- inputs
+def _pick_pairs(coco, count: int) -> tuple[list[str], list[str]]:
+    """``count`` images of one large object each, all of different colours, captioned "a(n) <colour> <shape>".
+
+    The short run overfits these pairs: a model that reads the image tells them
+    apart; one that ignores it can only guess the colour and the shape.
+    """
+    picked: dict[str, tuple[str, str]] = {}
+    for image_id in sorted(coco.imgs):
+        record = coco.imgs[image_id]
+        objects = record.get("objects", [])
+        if len(objects) == 1 and objects[0]["size"] == "large" and objects[0]["colour"] not in picked:
+            colour, shape = objects[0]["colour"], objects[0]["shape"]
+            picked[colour] = (record["file_name"], f"{'an' if colour[0] in 'aeiou' else 'a'} {colour} {shape}")
+    if len(picked) < count:
+        raise RuntimeError(f"the visible shapes world has only {len(picked)} usable images for the short run")
+    chosen = list(picked.values())[:count]
+    return [name for name, _ in chosen], [caption for _, caption in chosen]
+
+
+def prepare(ctx: Context) -> None:
+    """Write the checks' inputs into the sandbox; keep every reference caption here."""
+    root = ctx.box.inputs
+    shapes = root / "shapes"
+    generate_shapes(shapes, ShapesConfig(n_train=N_VISIBLE, n_val=0, n_test=0, n_novel=0, seed=VISIBLE_SEED),
+                    workers=1, splits=("train",))
+    annotations = shapes / "annotations" / "captions_train.json"
+    coco = load_coco_captions(annotations)
+    counts = Counter(word for ann in coco.anns.values() for word in tokenize(ann["caption"]))
+    ctx.answers["counts"] = counts
+    ctx.inputs.update(annotations=str(annotations.relative_to(ctx.box.root)),
+                      shapes=str(shapes.relative_to(ctx.box.root)),
+                      train_images=str((shapes / "images" / "train").relative_to(ctx.box.root)),
+                      vocab="grader_inputs/vocab.json")
+    ctx.answers["short_run"] = _pick_pairs(coco, SHORT_RUN["images"])
+
+    heldout = root / "heldout"
+    heldout.mkdir()
+    config = ShapesConfig(seed=ctx.seed)
+    names, references, objects = [], [], []
+    for i in range(HELDOUT):
+        image, scene, captions = make_example(config, "test", i)
+        names.append(f"image_{i:04d}.jpg")
+        cv2.imwrite(str(heldout / names[-1]), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), encode_params("jpg"))
+        references.append([tokenize(c) for c in captions])
+        objects.append(scene.objects)
+    ctx.answers.update(heldout_names=names, references=references, objects=objects)
+    ctx.inputs["heldout"] = str(heldout.relative_to(ctx.box.root))
+
+
+# ----------------------------------------------------------------------------- vocabulary and loader
+def _probe_words(ctx: Context) -> list[str]:
+    counts = ctx.answers["counts"]
+    frequent = counts.most_common(1)[0][0]
+    rare = min((w for w in counts if counts[w] < THRESHOLD), key=lambda w: (counts[w], w), default="zzz")
+    return [frequent, rare, "dinosaur"]
+
+
+def _data_args(ctx: Context) -> dict:
+    return {"annotations_file": inputs_path(ctx, "annotations"), "data_dir": inputs_path(ctx, "shapes"),
+            "vocab_file": inputs_path(ctx, "vocab"), "threshold": THRESHOLD, "words": _probe_words(ctx),
+            "batch_size": BATCH, "n_batches": N_BATCHES, "seed": 0}
+
+
+def _score_vocabulary(ctx: Context, value: dict) -> Scored:
+    vocab = value_of(value["vocab"], "see Vocabulary in vocabulary.py")
+    word2idx, idx2word = vocab["word2idx"], vocab["idx2word"]
+    start, end, unk = vocab["special"]
+    missing = [w for w in (start, end, unk) if w not in word2idx]
+    if missing:
+        raise Fail(feedback("the special words <start>, <end> and <unk> in word2idx", f"missing {missing}"))
+    counts = ctx.answers["counts"]
+    expected = {w for w, n in counts.items() if n >= THRESHOLD}
+    words = set(word2idx) - {start, end, unk}
+    if words != expected:
+        extra, lost = sorted(words - expected)[:5], sorted(expected - words)[:5]
+        raise Fail(feedback(f"exactly the {len(expected)} words seen at least {THRESHOLD} times (lower-cased, "
+                            "nltk Treebank tokens)", f"{len(words)} words; extra {extra}, missing {lost}",
+                            "count tokens of every caption and keep those with count >= vocab_threshold"))
+    if sorted(word2idx.values()) != list(range(len(word2idx))) or vocab["length"] != len(word2idx):
+        raise Fail(feedback("indices 0 .. len(vocab) - 1, each once, and len(vocab) == len(word2idx)",
+                            f"{len(word2idx)} words, len(vocab) = {vocab['length']}"))
+    if any(idx2word.get(str(i)) != w for w, i in word2idx.items()):
+        raise Fail(feedback("idx2word to be the inverse of word2idx", "a mismatch"))
+    frequent, rare, unknown = _probe_words(ctx)
+    calls = {w: value_of(vocab["calls"][w], "see Vocabulary.__call__") for w in (frequent, rare, unknown)}
+    if calls[frequent] != word2idx[frequent] or calls[rare] != word2idx[unk] or calls[unknown] != word2idx[unk]:
+        raise Fail(feedback(f"vocab('{frequent}') == its index; a rare word ('{rare}') and an unknown one "
+                            f"('{unknown}') give the index of {unk}", f"{calls}"))
+    return Scored(1.0, f"{len(word2idx)} words at threshold {THRESHOLD}: special words, counts and unknown words right.")
+
+
+def _score_json(ctx: Context, value: dict) -> Scored:
+    built = value_of(value["vocab"], "see Vocabulary in vocabulary.py")
+    reloaded = value_of(value["reloaded"], "loading with vocab_from_file=True must read the saved file")
+    path = ctx.box.root / ctx.inputs["vocab"]
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise Fail(feedback(f"the vocabulary saved as JSON in vocab_file", "no readable JSON file",
+                            "write it with json.dump (not pickle)")) from None
+    if reloaded["word2idx"] != built["word2idx"]:
+        raise Fail(feedback("the reloaded vocabulary equals the saved one", "different word indices"))
+    return Scored(1.0, "Saved as JSON and reloaded identically.")
+
+
+def _score_loader(ctx: Context, value: dict) -> Scored:
+    batches = value_of(value["batches"], "see get_loader / CaptionDataset.__getitem__ in data_loader.py")
+    vocab = value_of(value["vocab"])
+    size = len(vocab["word2idx"])
+    start, end = (vocab["word2idx"][w] for w in vocab["special"][:2])
+    if len(batches) < N_BATCHES:
+        raise Fail(feedback(f"at least {N_BATCHES} batches from {N_VISIBLE * 5} captions", f"{len(batches)}"))
+    for batch in batches:
+        if batch["type"] != "pair":
+            raise Fail(feedback("each batch a pair (images, captions)", batch["type"]))
+        images, captions = batch["images"], batch["captions"]
+        n = (images["shape"] or [0])[0]
+        if images["type"] != "torch.Tensor" or images["dtype"] != "float32" or len(images["shape"] or ()) != 4 \
+                or images["shape"][1] != 3 or not 0 < n <= BATCH:
+            raise Fail(feedback(f"images: torch.Tensor (B, 3, H, W) float32 with B <= {BATCH}", shape_text(images)))
+        if captions["type"] != "torch.Tensor" or captions["dtype"] != "int64" or len(captions["shape"] or ()) != 2 \
+                or captions["shape"][0] != n:
+            raise Fail(feedback(f"captions: torch.Tensor ({n}, L) int64 (torch.long)", shape_text(captions)))
+        ids = captions["value"]
+        if int(ids.min()) < 0 or int(ids.max()) >= size:
+            raise Fail(feedback(f"word indices in [0, {size})", f"from {int(ids.min())} to {int(ids.max())}"))
+        if not bool((ids[:, 0] == start).all()) or not bool((ids[:, -1] == end).all()):
+            raise Fail(feedback("every caption <start> ... <end> (equal lengths in a batch)", "other first/last words",
+                                "add the start and end indices around the caption's word indices"))
+    return Scored(1.0, "Batches of (images (B, 3, H, W) float32, captions (B, L) long), <start> ... <end>.")
+
+
+# ----------------------------------------------------------------------------- model
+def _shape_args(ctx: Context) -> dict:
+    return {"embed_size": EMBED, "hidden_size": HIDDEN, "vocab_size": 17, "batch": 3, "length": 7, "image_size": 64}
+
+
+def _score_encoder(ctx: Context, value: dict) -> Scored:
+    enc = value_of(value["encoder"], "see EncoderCNN in model.py")
+    if enc["output"]["type"] != "torch.Tensor" or tuple(enc["output"]["shape"] or ()) != (3, EMBED):
+        raise Fail(feedback(f"EncoderCNN({EMBED})(images (3, 3, 64, 64)) -> a tensor (3, {EMBED})",
+                            shape_text(enc["output"]), "flatten the pooled ResNet features, then self.embed"))
+    if enc["conv_trainable"]:
+        raise Fail(feedback("the ResNet-50 backbone frozen (requires_grad False)",
+                            f"{enc['conv_trainable']:,} of {enc['conv_weights']:,} convolution weights trainable",
+                            "set requires_grad_(False) on every parameter of the backbone"))
+    if not enc["embed_trainable"]:
+        raise Fail(feedback("self.embed, a trainable Linear to embed_size", f"embed: {enc['embed']}, not trainable"))
+    return Scored(1.0, f"(N, 3, H, W) -> (N, {EMBED}); backbone frozen, embed trainable "
+                       f"({enc['trainable']:,} trainable parameters).")
+
+
+def _score_decoder(ctx: Context, value: dict) -> Scored:
+    dec = value_of(value["decoder"], "see DecoderRNN in model.py")
+    if dec["output"]["type"] != "torch.Tensor" or tuple(dec["output"]["shape"] or ()) != (3, 7, 17):
+        raise Fail(feedback("DecoderRNN(E, H, V=17)(features (3, E), captions (3, 7)) -> scores (3, 7, 17)",
+                            shape_text(dec["output"]),
+                            "the image feature is step 0 and words 0..L-2 the next steps: L outputs in all"))
+    return Scored(1.0, "(N, E) features and (N, L) captions -> (N, L, V) scores.")
+
+
+def _run_args(ctx: Context) -> dict:
+    names, captions = ctx.answers["short_run"]
+    return {"annotations_file": inputs_path(ctx, "annotations"), "vocab_file": inputs_path(ctx, "vocab") + ".run",
+            "threshold": 1, "image_dir": inputs_path(ctx, "train_images"), "names": names, "captions": captions,
+            "steps": SHORT_RUN["steps"], "embed_size": EMBED, "hidden_size": HIDDEN,
+            "image_size": SHORT_RUN["image_size"], "lr": SHORT_RUN["lr"], "seed": 0, "max_len": MAX_LEN}
+
+
+def _run_extras(value: dict) -> dict:
+    return {"losses": [float(v) for v in value["losses"]], "true_loss": float(value["true_loss"]),
+            "shuffled_loss": float(value["shuffled_loss"])}
+
+
+def _score_short_run(ctx: Context, value: dict) -> Scored:
+    extras = _run_extras(value)
+    losses = extras["losses"]
+    first, last = losses[0], float(np.mean(losses[-5:]))
+    observed = f"loss {first:.3f} -> {last:.3f} in {len(losses)} steps"
+    if not np.all(np.isfinite(losses)) or last > LOSS_DROP * first:
+        raise Fail(feedback(f"the loss below {LOSS_DROP:.0%} of its start after {SHORT_RUN['steps']} Adam steps on "
+                            f"{SHORT_RUN['images']} image-caption pairs", observed,
+                            "is every word's score compared with the NEXT word (step 0 reads the image)?"), 0, extras)
+    return Scored(1.0, f"The loss falls: {observed}.", extras)
+
+
+def _score_uses_image(ctx: Context, value: dict) -> Scored:
+    extras = _run_extras(value)
+    true, shuffled = extras["true_loss"], extras["shuffled_loss"]
+    observed = f"loss {true:.3f} on true image-caption pairs, {shuffled:.3f} on shuffled pairs"
+    if not shuffled - true >= IMAGE_GAP:
+        raise Fail(feedback(f"after the short run, true pairs at least {IMAGE_GAP} below shuffled pairs: "
+                            "the caption depends on the image", observed,
+                            "feed the image feature as the LSTM's first input (features.unsqueeze(1))"), 0, extras)
+    return Scored(1.0, f"The model uses the image: {observed}.", extras)
+
+
+def _decode(ids: list[int], words: dict | list, end: int) -> list[str]:
+    """Word indices -> words (``words``: the vocabulary's list, or idx2word with str keys), stopping at
+    the end index; special words (``<...>``) dropped."""
+    lookup = words if isinstance(words, dict) else {str(i): w for i, w in enumerate(words)}
+    out = []
+    for index in ids:
+        if index == end:
+            break
+        word = lookup.get(str(index))
+        if word is not None and not (word.startswith("<") and word.endswith(">")):
+            out.append(word)
+    return out
+
+
+def _score_sample(ctx: Context, value: dict) -> Scored:
+    size, end = value["vocab_size"], value["end_index"]
+    shown = []
+    for part in value["samples"]:
+        sample = value_of(part, "see DecoderRNN.sample in model.py")
+        if sample["type"] != "builtins.list" or sample["item_types"] not in ([], ["builtins.int"]):
+            raise Fail(feedback("sample() returns a list of python ints", f"{sample['type']} of {sample['item_types']}",
+                                "append int(word_index) (.item()) to a list"))
+        ids = sample["ids"]
+        if not ids or len(ids) > MAX_LEN or any(not 0 <= i < size for i in ids):
+            raise Fail(feedback(f"1 to {MAX_LEN} indices in [0, {size})", f"{ids}"))
+        if ids[-1] != end and len(ids) != MAX_LEN:
+            raise Fail(feedback(f"stop after the end word (index {end}) or at max_len={MAX_LEN}", f"{ids}"))
+        words = _decode(ids, value["idx2word"], end)
+        longest_run = max((len(list(g)) for _, g in itertools.groupby(words)), default=0)
+        if not words or len(set(words)) < 2 or longest_run > 2:
+            raise Fail(feedback("a real sentence after a short training run (several different words, no word "
+                                "repeated over and over)", repr(" ".join(words)),
+                                "feed each predicted word back in as the next input, and keep the LSTM states"))
+        shown.append(" ".join(words))
+    return Scored(1.0, f"sample() gives valid captions, e.g. {shown[0]!r}.", {"samples": shown})
+
+
+# ----------------------------------------------------------------------------- the saved model
+def _caption_args(ctx: Context) -> dict:
+    return {"model_dir": f"{ctx.box.root}/models", "image_dir": inputs_path(ctx, "heldout"),
+            "names": ctx.answers["heldout_names"], "max_len": MAX_LEN, "beam_images": BEAM_IMAGES}
+
+
+def _credit(value: float, table) -> float:
+    return next((fraction for limit, fraction in table if value >= limit), 0.0)
+
+
+def _end_index(words: list[str]) -> int:
+    return words.index("<end>") if "<end>" in words else 1
+
+
+def _media(ctx: Context, captions: list[str]) -> dict:
+    """The first eight held-out images with the student's caption and a reference, for the HTML page."""
+    items = []
+    for k in range(min(8, len(captions))):
+        image = read_image(f"{ctx.box.root}/{ctx.inputs['heldout']}/{ctx.answers['heldout_names'][k]}")
+        reference = " ".join(ctx.answers["references"][k][0])
+        items.append((image, captions[k], reference, caption_matches_objects(captions[k], ctx.answers["objects"][k])))
+    return {"captions": items}
+
+
+def _score_quality(ctx: Context, value: dict) -> Scored:
+    words = value["words"]
+    captions = [" ".join(_decode(ids, words, _end_index(words))) for ids in value["ids"]]
+    bleu = bleu_scores([tokenize(c) for c in captions], ctx.answers["references"])["bleu4"]
+    semantic = semantic_accuracy(captions, ctx.answers["objects"])
+    fraction = (_credit(bleu, BLEU_CREDIT) + _credit(semantic, SEMANTIC_CREDIT)) / 2
+    observed = f"BLEU-4 {bleu:.3f}, semantic accuracy {semantic:.3f} on {HELDOUT} held-out images"
+    extras = {"bleu4": bleu, "semantic_accuracy": semantic, "captions": captions[:20]}
+    media = _media(ctx, captions)
+    if fraction >= 1.0:
+        return Scored(1.0, f"{observed}.", extras, media)
+    return Scored(fraction, feedback(f"BLEU-4 >= {BLEU_CREDIT[0][0]} and semantic accuracy >= {SEMANTIC_CREDIT[0][0]} "
+                                     "for full marks (half the points each, partial credit below)", observed,
+                                     "train longer (notebook 2); a caption is 'semantically right' when every colour "
+                                     "and shape it names is in the image"), extras, media)
+
+
+def _score_beam(ctx: Context, value: dict) -> Scored:
+    greedy = value["ids"][:BEAM_IMAGES]
+    one = value_of(value["beam1"], "see DecoderRNN.beam_search in model.py")
+    three = value_of(value["beam3"], "see DecoderRNN.beam_search in model.py")
+    if one != greedy:
+        differ = next(k for k in range(len(greedy)) if one[k] != greedy[k])
+        raise Fail(feedback("beam_search(beam_size=1) == sample(), word for word", f"image {differ}: beam {one[differ]}, "
+                            f"greedy {greedy[differ]}", "with one beam, keep the single best word at every step"))
+    words = value["words"]
+    end = _end_index(words)
+    bad = [ids for ids in three if not ids or len(ids) > MAX_LEN or any(not 0 <= i < len(words) for i in ids)
+           or (ids[-1] != end and len(ids) != MAX_LEN)]
+    if bad:
+        raise Fail(feedback(f"beam_search(beam_size=3): 1 to {MAX_LEN} indices in range, ending at <end> or max_len",
+                            f"{bad[0]}"))
+    captions = [" ".join(_decode(ids, words, end)) for ids in three]
+    return Scored(1.0, f"beam_search: k=1 equals greedy on {len(greedy)} images; k=3 gives valid captions, "
+                       f"e.g. {captions[0]!r}.", {"beam_captions": captions[:5]})
+
+
+CHECKS = [
+    Check("Vocabulary: threshold, special words, unknown words", 10, "vocabulary_and_loader", _data_args,
+          _score_vocabulary, needs=("vocabulary.py",)),
+    Check("Vocabulary saved as JSON and reloaded", 5, "vocabulary_and_loader", _data_args, _score_json,
+          needs=("vocabulary.py",)),
+    Check("Data loader: batch shapes and dtypes", 10, "vocabulary_and_loader", _data_args, _score_loader,
+          needs=("vocabulary.py", "data_loader.py")),
+    Check("EncoderCNN: output shape, frozen backbone, trainable embed", 10, "model_shapes", _shape_args,
+          _score_encoder, needs=("model.py",)),
+    Check("DecoderRNN: output shape (N, L, vocab_size)", 10, "model_shapes", _shape_args, _score_decoder,
+          needs=("model.py",)),
+    Check("Training: the loss falls in a short seeded run", 10, "short_run", _run_args, _score_short_run,
+          needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
+    Check("The model uses the image (true vs shuffled image-caption pairs)", 10, "short_run", _run_args,
+          _score_uses_image, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
+    Check("sample(): a valid caption (ints in range, stops at <end>, a real sentence)", 10, "short_run", _run_args,
+          _score_sample, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
+    Check("Caption quality of your saved model on held-out images (BLEU-4, semantic accuracy)", 20, "captions",
+          _caption_args, _score_quality, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
+    Check("Beam search: k=1 equals greedy, k=3 gives valid captions (instructor)", 5, "captions", _caption_args,
+          _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True,
+          visibility="after_published"),
+]

@@ -1,0 +1,133 @@
+"""The HTML feedback page: the score, every check with its feedback, and pictures.
+
+Pictures come from each check's ``extras`` (loss curves) and ``media``
+(held-out faces with predicted and true keypoints, images with the generated
+caption under them). The page is one self-contained file (images inlined as
+PNG data URIs), readable offline and attachable to an e-mail.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+from autograder.report import CheckResult, Report
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; margin-bottom: .2em; } .total { font-size: 2.2em; font-weight: 600; }
+.check { border: 1px solid #ddd; border-left: 6px solid #bbb; border-radius: 6px; padding: .6em 1em; margin: 1em 0; }
+.passed { border-left-color: #2e9d48; } .partial { border-left-color: #e0a500; } .failed { border-left-color: #d33; }
+.head { display: flex; justify-content: space-between; gap: 1em; font-weight: 600; }
+.tag { font-size: .8em; color: #666; font-weight: normal; }
+pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em; border-radius: 4px; margin: .5em 0; }
+img { max-width: 100%; } .log { color: #666; font-size: .85em; }
+"""
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _loss_figure(result: CheckResult) -> str | None:
+    losses = result.extras.get("losses")
+    if not losses:
+        return None
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    ax.plot(range(1, len(losses) + 1), losses, "o-", ms=3, label="your model")
+    for key, label in (("mean_shape_loss", "mean shape (ignores the image)"),
+                       ("shuffled_loss", "after training, on shuffled image-caption pairs")):
+        if result.extras.get(key) is not None:
+            ax.axhline(result.extras[key], ls="--", color="gray", label=label)
+    ax.set(xlabel="step", ylabel="loss", title="short training run", yscale="log")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=.3)
+    return _png(fig)
+
+
+def _faces_figure(result: CheckResult) -> str | None:
+    faces = result.media.get("faces")
+    if not faces:
+        return None
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(faces), figsize=(3 * len(faces), 3.3), squeeze=False)
+    for ax, (image, predicted, truth, title) in zip(axes[0], faces):
+        ax.imshow(image)
+        ax.scatter(truth[:, 0], truth[:, 1], s=9, c="white", edgecolors="black", linewidths=.4, label="true")
+        ax.scatter(predicted[:, 0], predicted[:, 1], s=9, c="magenta", label="predicted")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    return _png(fig)
+
+
+def _captions_figure(result: CheckResult) -> str | None:
+    items = result.media.get("captions")
+    if not items:
+        return None
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    columns = min(4, len(items))
+    rows = -(-len(items) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (image, caption, reference, ok) in zip(axes.flat, items):
+        ax.axis("on")
+        ax.imshow(image)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title("true of the image" if ok else "not true of the image", fontsize=9,
+                     color="green" if ok else "red")
+        text = textwrap.fill(f"yours: {caption or '(empty)'}", 34) + "\n" + textwrap.fill(f"reference: {reference}", 34)
+        ax.set_xlabel(text, fontsize=8, loc="left")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def render_html(report: Report) -> str:
+    """The feedback page of one graded submission."""
+    data = report.as_json()
+    parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(report.project)} feedback</title>",
+             f"<style>{_STYLE}</style>",
+             f"<h1>{html.escape(report.project.replace('_', ' ').capitalize())}: feedback</h1>",
+             f"<div class='total'>{data['score']:g} / {data['max_score']:g}</div>",
+             f"<pre>{html.escape(report.output)}</pre>"]
+    for result in report.results:
+        state = "passed" if result.status == "passed" else ("partial" if result.score > 0 else "failed")
+        tag = "" if result.visibility == "visible" else f" <span class='tag'>({result.visibility})</span>"
+        parts.append(f"<div class='check {state}'><div class='head'><span>{html.escape(result.name)}{tag}</span>"
+                     f"<span>{result.score:g} / {result.max_score:g}</span></div>"
+                     f"<pre>{html.escape(result.output)}</pre>")
+        for draw in (_loss_figure, _faces_figure, _captions_figure):
+            uri = draw(result)
+            if uri:
+                parts.append(f"<img src='{uri}' alt='{html.escape(result.name)}'>")
+        log = result.extras.get("log")
+        if log:
+            parts.append(f"<details class='log'><summary>what your code printed (last lines)</summary>"
+                         f"<pre>{html.escape(log)}</pre></details>")
+        parts.append("</div>")
+    return "\n".join(parts) + "\n"
+
+
+def write_html(report: Report, path: str | Path) -> Path:
+    """Write ``render_html(report)`` to ``path`` (folders made); returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(report), encoding="utf-8")
+    return path

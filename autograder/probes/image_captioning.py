@@ -1,0 +1,197 @@
+"""Probes of an image captioning submission (run in the sandboxed child; see ``autograder.probes``).
+
+The student's ``vocabulary``, ``data_loader`` and ``model`` modules are imported
+from the sandbox. Inputs in ``grader_inputs/``: a small visible shapes-world set
+(COCO captions JSON and images) and held-out images WITHOUT their captions.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from autograder.probes import array_info, attempt, type_name
+from cvdata.images import read_image
+from cvdata.runtime import seed_everything
+
+
+def _vocab_record(vocab, words: list[str]) -> dict:
+    return {
+        "length": len(vocab),
+        "word2idx": {str(k): int(v) for k, v in vocab.word2idx.items()},
+        "idx2word": {str(int(k)): str(v) for k, v in vocab.idx2word.items()},
+        "special": [vocab.start_word, vocab.end_word, vocab.unk_word],
+        "calls": {word: attempt(lambda w=word: int(vocab(w))) for word in words},
+    }
+
+
+def vocabulary_and_loader(annotations_file: str, data_dir: str, vocab_file: str, threshold: int, words: list[str],
+                          batch_size: int, n_batches: int, seed: int) -> dict:
+    """Build the student's ``Vocabulary`` (saved to ``vocab_file``), reload it, and read a few train batches."""
+    import data_loader
+    import vocabulary
+
+    def build() -> dict:
+        vocab = vocabulary.Vocabulary(threshold, vocab_file, annotations_file=annotations_file, vocab_from_file=False)
+        return _vocab_record(vocab, words)
+
+    def reload() -> dict:
+        vocab = vocabulary.Vocabulary(threshold, vocab_file, annotations_file=annotations_file, vocab_from_file=True)
+        return _vocab_record(vocab, words)
+
+    def batches() -> list[dict]:
+        seed_everything(seed)
+        loader = data_loader.get_loader(transform=None, mode="train", batch_size=batch_size, vocab_threshold=threshold,
+                                        vocab_file=vocab_file, vocab_from_file=True, data_dir=data_dir)
+        out = []
+        for batch in loader:
+            if len(out) == n_batches:
+                break
+            if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+                out.append({"type": type_name(batch)})
+                continue
+            images, captions = batch
+            out.append({"type": "pair", "images": array_info(images, keep=False), "captions": array_info(captions)})
+        return out
+
+    return {"vocab": attempt(build), "reloaded": attempt(reload), "batches": attempt(batches)}
+
+
+def model_shapes(embed_size: int, hidden_size: int, vocab_size: int, batch: int, length: int, image_size: int) -> dict:
+    """``EncoderCNN`` and ``DecoderRNN`` output descriptions, and which encoder parameters train."""
+    import model
+
+    def encoder() -> dict:
+        enc = model.EncoderCNN(embed_size, pretrained=False)
+        enc.eval()
+        with torch.no_grad():
+            out = enc(torch.randn(batch, 3, image_size, image_size))
+        convs = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d)]
+        embed = getattr(enc, "embed", None)
+        return {
+            "output": array_info(out, keep=False),
+            "conv_weights": sum(m.weight.numel() for m in convs),
+            "conv_trainable": sum(m.weight.numel() for m in convs if m.weight.requires_grad),
+            "trainable": sum(p.numel() for p in enc.parameters() if p.requires_grad),
+            "embed": type_name(embed),
+            "embed_trainable": bool(isinstance(embed, torch.nn.Module)
+                                    and any(p.requires_grad for p in embed.parameters())),
+        }
+
+    def decoder() -> dict:
+        dec = model.DecoderRNN(embed_size, hidden_size, vocab_size)
+        captions = torch.randint(0, vocab_size, (batch, length))
+        out = dec(torch.randn(batch, embed_size), captions)
+        return {"output": array_info(out, keep=False)}
+
+    return {"encoder": attempt(encoder), "decoder": attempt(decoder)}
+
+
+def _images(names: list[str], image_dir: str, image_size: int) -> torch.Tensor:
+    """Held-out or visible images through the student's evaluation transform: (N, 3, S, S)."""
+    import data_loader
+
+    transform = data_loader.default_transform(False, image_size)
+    return torch.stack([transform(read_image(f"{image_dir}/{name}")) for name in names])
+
+
+def _encode(vocab, caption: str) -> list[int]:
+    from nltk.tokenize import TreebankWordTokenizer
+
+    words = TreebankWordTokenizer().tokenize(caption.lower())
+    return [vocab(vocab.start_word)] + [vocab(w) for w in words] + [vocab(vocab.end_word)]
+
+
+def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir: str, names: list[str],
+              captions: list[str], steps: int, embed_size: int, hidden_size: int, image_size: int, lr: float,
+              seed: int, max_len: int) -> dict:
+    """Train a fresh encoder/decoder pair on a few image-caption pairs (teacher forcing, Adam on the
+    decoder and ``encoder.embed``), then: its loss on the true pairs and on shuffled pairs, and greedy
+    ``sample`` output for each image."""
+    import model
+    import vocabulary
+
+    vocab = vocabulary.Vocabulary(threshold, vocab_file, annotations_file=annotations_file, vocab_from_file=True)
+    targets = torch.tensor([_encode(vocab, c) for c in captions])  # (N, L): the grader picked equal lengths
+    images = _images(names, image_dir, image_size)  # (N, 3, S, S)
+    seed_everything(seed)
+    encoder = model.EncoderCNN(embed_size, pretrained=False)
+    decoder = model.DecoderRNN(embed_size, hidden_size, len(vocab))
+    params = list(decoder.parameters()) + list(encoder.embed.parameters())
+    optimizer = torch.optim.Adam(params, lr=lr)
+
+    def loss_of(features: torch.Tensor) -> torch.Tensor:
+        scores = decoder(features, targets)  # (N, L, V)
+        return F.cross_entropy(scores.reshape(-1, scores.shape[-1]), targets.reshape(-1))
+
+    losses = []
+    encoder.train()
+    decoder.train()
+    for _ in range(steps):
+        loss = loss_of(encoder(images))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    encoder.eval()
+    decoder.eval()
+    with torch.no_grad():
+        features = encoder(images)  # (N, E)
+        true_loss = float(loss_of(features))
+        shifts = range(1, len(names))
+        shuffled = sum(float(loss_of(features.roll(k, dims=0))) for k in shifts) / len(shifts)
+
+    def sample(k: int) -> dict:
+        with torch.no_grad():
+            ids = decoder.sample(features[k].view(1, 1, -1), max_len=max_len)
+        ok = isinstance(ids, list) and all(type(i) is int for i in ids)
+        return {"type": type_name(ids), "ids": ids if ok else [],
+                "item_types": sorted({type_name(i) for i in ids}) if isinstance(ids, (list, tuple)) else []}
+
+    return {"losses": losses, "true_loss": true_loss, "shuffled_loss": shuffled,
+            "samples": [attempt(sample, k) for k in range(len(names))],
+            "vocab_size": len(vocab), "end_index": int(vocab(vocab.end_word)),
+            "idx2word": {str(int(k)): str(v) for k, v in vocab.idx2word.items()}}
+
+
+def _load_trained(model_dir: str):
+    """The student's saved encoder, decoder, vocabulary words and image size (``models/``)."""
+    import model
+
+    folder = Path(model_dir)
+    config = json.loads((folder / "model_config.json").read_text(encoding="utf-8"))
+    words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))["words"]
+    try:
+        encoder = model.EncoderCNN(config["embed_size"], pretrained=False,
+                                   train_last_stage=bool(config.get("train_last_stage", False)))
+    except TypeError:  # a student's EncoderCNN without the opt-in keyword
+        encoder = model.EncoderCNN(config["embed_size"], pretrained=False)
+    decoder = model.DecoderRNN(config["embed_size"], config["hidden_size"], config["vocab_size"],
+                               config.get("num_layers", 1))
+    encoder.load_state_dict(torch.load(folder / "encoder.pt", map_location="cpu", weights_only=True))
+    decoder.load_state_dict(torch.load(folder / "decoder.pt", map_location="cpu", weights_only=True))
+    return encoder.eval(), decoder.eval(), words, int(config.get("image_size", 224))
+
+
+def captions(model_dir: str, image_dir: str, names: list[str], max_len: int, beam_images: int) -> dict:
+    """Greedy ``sample`` word indices of the student's saved model for each held-out image, and
+    ``beam_search`` with k=1 and k=3 on the first ``beam_images`` of them (if the decoder has it)."""
+    encoder, decoder, words, image_size = _load_trained(model_dir)
+    ids, features_kept = [], []
+    with torch.no_grad():
+        for start in range(0, len(names), 25):
+            features = encoder(_images(names[start:start + 25], image_dir, image_size))  # (B, E)
+            for feature in features:
+                out = decoder.sample(feature.view(1, 1, -1), max_len=max_len)
+                ids.append([int(i) for i in out])
+                if len(features_kept) < beam_images:
+                    features_kept.append(feature)
+
+    def beam(k: int) -> list[list[int]]:
+        with torch.no_grad():
+            return [[int(i) for i in decoder.beam_search(f.view(1, -1), beam_size=k, max_len=max_len)]
+                    for f in features_kept]
+
+    return {"ids": ids, "words": [str(w) for w in words], "beam1": attempt(beam, 1), "beam3": attempt(beam, 3)}

@@ -1,0 +1,31 @@
+"""Terminal output: one line per check while grading, and the summary the self-check prints."""
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from autograder.report import CheckResult
+
+
+def _mark(score: float, max_score: float) -> str:
+    if score >= max_score - 1e-9:
+        return "PASS"
+    return "PART" if score > 0 else "FAIL"
+
+
+def print_progress(result: CheckResult, stream: TextIO = sys.stdout) -> None:
+    """``  PASS  10/10  Dataset: length and sample format  (1.2 s)``."""
+    print(f"  {_mark(result.score, result.max_score)}  {result.score:>5g}/{result.max_score:<4g} {result.name}"
+          f"  ({result.seconds:.1f} s)", file=stream, flush=True)
+
+
+def print_summary(results: dict, stream: TextIO = sys.stdout, brief: bool = False) -> None:
+    """The score and, unless ``brief``, every check with its feedback (indented), from a results.json dict."""
+    print(f"{results.get('project', '')}: {results['score']:g} / {results['max_score']:g} points "
+          f"in {results['execution_time']:.0f} s", file=stream)
+    for test in results["tests"]:
+        print(f"  {_mark(test['score'], test['max_score'])}  {test['score']:>5g}/{test['max_score']:<4g} {test['name']}",
+              file=stream)
+        if not brief and test["status"] != "passed":
+            for line in test["output"].splitlines():
+                print(f"        {line}", file=stream)

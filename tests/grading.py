@@ -1,0 +1,50 @@
+"""Helpers for the grader's tests: copies of the reference with trained models, and grading calls."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.grader import grade_submission
+from autograder.isolation import Limits
+from autograder.paths import SOLUTIONS_DIR
+from autograder.report import validate_results
+from cvdata.paths import DATA_ROOT_ENV
+
+REFERENCE_TRAINING = {
+    "facial_keypoints": ["train.py", "--epochs", "5", "--quiet"],
+    "image_captioning": ["train.py", "--epochs", "1000", "--max-steps", "800", "--quiet", "--out", "models"],
+}
+"""Short reference training runs for the tests, counted in epochs or steps (not seconds) so that
+the trained model does not depend on the machine's speed; the main job trains longer."""
+
+
+def copy_solution(project: str, target: Path) -> Path:
+    """A copy of ``solutions/<project>`` without any saved model."""
+    return Path(shutil.copytree(SOLUTIONS_DIR / project, Path(target) / project,
+                                ignore=shutil.ignore_patterns("__pycache__", "saved_models", "models", "*.json")))
+
+
+def train_copy(project: str, folder: Path, data_root: Path) -> Path:
+    """Train the reference model inside ``folder`` (a solution copy) on ``data_root``; returns ``folder``."""
+    env = {**os.environ, DATA_ROOT_ENV: str(data_root), "OMP_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, *REFERENCE_TRAINING[project]], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+def grade(project: str, folder: Path, results: Path, **kwargs) -> dict:
+    """Grade ``folder``; returns the parsed results.json after checking it against the schema."""
+    grade_submission(project, folder, results, limits=kwargs.pop("limits", Limits()), **kwargs)
+    data = json.loads(Path(results).read_text())
+    assert validate_results(data) == [], validate_results(data)
+    return data
+
+
+def by_name(data: dict) -> dict[str, dict]:
+    """The tests of a results.json, by check name."""
+    return {test["name"]: test for test in data["tests"]}

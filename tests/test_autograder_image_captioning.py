@@ -1,0 +1,65 @@
+"""Grading the image captioning project: the reference gets full marks, the lessons zero for every stub."""
+from __future__ import annotations
+
+import pytest
+
+from autograder.checks import Context
+from autograder.checks.image_captioning import CHECKS, prepare
+from autograder.paths import LESSONS_DIR
+from autograder.projects import get_project
+from autograder.sandbox import make_sandbox, remove_sandbox
+from grading import by_name, copy_solution, grade, train_copy
+
+PROJECT = "image_captioning"
+
+
+@pytest.fixture(scope="module")
+def trained_reference(tmp_path_factory, data_root_full):
+    return train_copy(PROJECT, copy_solution(PROJECT, tmp_path_factory.mktemp("ic_ref")), data_root_full)
+
+
+def test_the_reference_gets_full_marks(trained_reference, tmp_path):
+    data = grade(PROJECT, trained_reference, tmp_path / "results.json")
+    failed = {t["name"]: t["output"] for t in data["tests"] if t["status"] != "passed"}
+    assert not failed, failed
+    assert data["score"] == data["max_score"] == sum(c.points for c in CHECKS)
+
+
+def test_the_lessons_get_zero_for_every_stub(tmp_path):
+    data = grade(PROJECT, LESSONS_DIR / PROJECT, tmp_path / "results.json")
+    assert data["score"] == 0
+    tests = by_name(data)
+    stubbed = [name for name in tests if "not implemented yet" in tests[name]["output"]]
+    no_model = [name for name in tests if "models/encoder.pt is missing" in tests[name]["output"]]
+    assert sorted(stubbed + no_model) == sorted(tests), {n: t["output"] for n, t in tests.items()}
+    assert "not implemented yet: frequent_words" in tests[CHECKS[0].name]["output"]
+    assert "not implemented yet: EncoderCNN.__init__" in tests[CHECKS[3].name]["output"]
+
+
+def test_a_decoder_that_ignores_the_image_is_caught(tmp_path):
+    folder = copy_solution(PROJECT, tmp_path / "submission")
+    source = (folder / "model.py").read_text()
+    blind = source.replace("inputs = torch.cat([features.unsqueeze(1), words], dim=1)",
+                           "inputs = torch.cat([torch.zeros_like(features).unsqueeze(1), words], dim=1)")
+    assert blind != source
+    (folder / "model.py").write_text(blind)
+    tests = by_name(grade(PROJECT, folder, tmp_path / "results.json"))
+    assert tests["Training: the loss falls in a short seeded run"]["status"] == "passed"
+    uses_image = tests["The model uses the image (true vs shuffled image-caption pairs)"]
+    assert uses_image["score"] == 0 and "shuffled pairs" in uses_image["output"]
+
+
+def test_reference_captions_never_reach_the_sandbox():
+    box = make_sandbox(get_project(PROJECT), LESSONS_DIR / PROJECT)
+    try:
+        ctx = Context(get_project(PROJECT), box, seed=12345)
+        prepare(ctx)
+        heldout = box.root / ctx.inputs["heldout"]
+        assert sorted(p.name for p in heldout.iterdir()) == ctx.answers["heldout_names"]
+        jsons = sorted(p.relative_to(box.root).as_posix() for p in box.root.rglob("*.json"))
+        assert jsons == ["grader_inputs/shapes/annotations/captions_train.json",
+                         "grader_inputs/shapes/generation.json"], jsons
+        visible = " ".join((box.root / name).read_text() for name in jsons)
+        assert not any(name in visible for name in ctx.answers["heldout_names"])
+    finally:
+        remove_sandbox(box)

@@ -1,0 +1,118 @@
+"""Broken and hostile submissions: each gets a correct report and no points it did not earn.
+
+The submissions are copies of the facial keypoints reference (no saved model)
+with one file replaced, so the untouched parts still earn their points and the
+broken part must earn none.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.isolation import Limits, sandbox_user
+from autograder.paths import LESSONS_DIR
+from grading import by_name, copy_solution, grade
+
+PROJECT = "facial_keypoints"
+DATA_CHECKS = ("Dataset: length and sample format", "Rescale: sizes, and keypoints follow the image",
+               "RandomCrop: the window and the keypoints move together",
+               "Horizontal flip mirrors the image and renumbers left/right points",
+               "Normalize and ToTensor: shapes, ranges, keypoint convention")
+MODEL_CHECKS = ("Net: output shape (N, 136) for several batch sizes", "Training: the loss falls in a short seeded run",
+                "Haar faces + keypoints on a real photo")
+FAST = Limits(check_timeout=20, slow_check_timeout=30, submission_timeout=300)
+
+
+def _submission(tmp_path: Path, name: str, source: str) -> Path:
+    folder = copy_solution(PROJECT, tmp_path / "submission")
+    (folder / name).write_text(source)
+    return folder
+
+
+def _assert_models_broken(data: dict, expected: str) -> dict:
+    tests = by_name(data)
+    for name in DATA_CHECKS:
+        assert tests[name]["status"] == "passed", (name, tests[name]["output"])
+    for name in MODEL_CHECKS:
+        assert tests[name]["score"] == 0 and expected in tests[name]["output"], (name, tests[name]["output"])
+    assert data["score"] == sum(tests[n]["max_score"] for n in DATA_CHECKS)
+    return tests
+
+
+def test_a_syntax_error(tmp_path):
+    folder = _submission(tmp_path, "models.py", "import torch\n\nclass Net(torch.nn.Module:\n    pass\n")
+    _assert_models_broken(grade(PROJECT, folder, tmp_path / "results.json", limits=FAST),
+                          "Your code raised SyntaxError")
+
+
+def test_exiting_the_process_on_import(tmp_path):
+    folder = _submission(tmp_path, "models.py", "import os\nos._exit(0)\n")
+    _assert_models_broken(grade(PROJECT, folder, tmp_path / "results.json", limits=FAST),
+                          "the process ended (exit code 0) before returning a result")
+
+
+def test_an_endless_loop_is_stopped(tmp_path):
+    folder = _submission(tmp_path, "models.py", "while True:\n    pass\n")
+    endless = Limits(check_timeout=12, slow_check_timeout=12, submission_timeout=300)
+    tests = _assert_models_broken(grade(PROJECT, folder, tmp_path / "results.json", limits=endless), "timed out")
+    assert "endless loop" in tests[MODEL_CHECKS[0]]["output"]
+
+
+def test_a_forged_results_file_is_overwritten(tmp_path):
+    results = tmp_path / "graded" / "results.json"
+    forged = {"score": 1000, "max_score": 100, "execution_time": 0, "tests": []}
+    source = (
+        "import json, os\n"
+        f"FORGED = {json.dumps(json.dumps(forged))}\n"
+        f"for path in ('results.json', '../results.json', {str(results)!r}):\n"
+        "    try:\n"
+        "        open(path, 'w').write(FORGED)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "raise NotImplementedError('not implemented yet: everything')\n"
+    )
+    folder = shutil.copytree(LESSONS_DIR / PROJECT, tmp_path / "submission")  # every part a stub: 0 points
+    (folder / "data_load.py").write_text(source)
+    data = grade(PROJECT, folder, results, limits=FAST)
+    assert json.loads(results.read_text()) == data
+    assert data["score"] == 0 and data["max_score"] == 100
+    assert not (folder / "results.json").exists(), "the child never runs in the submission folder"
+
+
+def test_the_child_gets_no_seed_and_runs_unprivileged(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_SEED", "424242")
+    source = ("import os\nprint('uid', os.getuid(), 'seed', os.environ.get('AUTOGRADER_SEED'), "
+              "'cwd', os.getcwd(), flush=True)\nraise RuntimeError('look at the log')\n")
+    folder = _submission(tmp_path, "models.py", source)
+    data = grade(PROJECT, folder, tmp_path / "results.json", limits=FAST)
+    assert data["seed_source"] == "instructor" and "424242" not in json.dumps(data)
+    assert "RuntimeError: look at the log" in by_name(data)[MODEL_CHECKS[0]]["output"]
+    log = data["extras"][MODEL_CHECKS[0]]["log"]
+    assert "seed None" in log and "autograder-facial_keypoints-" in log
+    if os.geteuid() == 0 and sandbox_user() is not None:
+        assert f"uid {sandbox_user()[0]}" in log
+
+
+def test_only_expected_files_are_copied(tmp_path):
+    folder = copy_solution(PROJECT, tmp_path / "submission")
+    (folder / "conftest.py").write_text("raise SystemExit('never imported')\n")
+    (folder / "torch.py").write_text("raise SystemExit('shadowing torch')\n")
+    (folder / "training.py").write_text("raise SystemExit('the grader uses its own training.py')\n")
+    data = grade(PROJECT, folder, tmp_path / "results.json", limits=FAST)
+    tests = by_name(data)
+    for name in DATA_CHECKS + MODEL_CHECKS:
+        assert tests[name]["status"] == "passed", (name, tests[name]["output"])
+
+
+@pytest.mark.parametrize("name", ["models.py", "data_load.py"])
+def test_a_missing_file_is_named(tmp_path, name):
+    folder = copy_solution(PROJECT, tmp_path / "submission")
+    (folder / name).unlink()
+    data = grade(PROJECT, folder, tmp_path / "results.json", limits=FAST)
+    assert f"{name} is missing from the submission" in data["output"] or any(
+        f"{name} is missing" in t["output"] for t in data["tests"])
+    assert all(t["score"] == 0 for t in data["tests"] if f"{name} is missing" in t["output"])
