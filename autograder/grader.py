@@ -111,29 +111,36 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
         report.execution_time = time.perf_counter() - started
         write_json(results_path, report.as_json())
         return report
-    box = make_sandbox(info, submission)
     try:
-        ctx = Context(info, box, resolved.value)
+        box = make_sandbox(info, submission)
         try:
+            ctx = Context(info, box, resolved.value)
             prepare(ctx)
-        except Exception as err:
-            report.output = f"The grader failed while preparing its data: {type(err).__name__}: {err}"
-            write_json(results_path, report.as_json())
-            raise GraderError(report.output) from err
-        outcomes: dict[str, ProbeOutcome] = {}
-        deadline = started + limits.submission_timeout
-        for check, result in zip(checks, report.results):
-            _run_check(ctx, check, result, outcomes, deadline, limits)
-            report.execution_time = time.perf_counter() - started
-            write_json(results_path, report.as_json())
-            if on_check is not None:
-                on_check(result)
-        report.output = _summary(report, box)
-    finally:
-        remove_sandbox(box)
+            _run_checks(ctx, checks, report, limits, results_path, started, on_check)
+        finally:
+            remove_sandbox(box)
+    except Exception as err:  # a fault of the grader itself: the report says so, the caller hears of it
+        report.output = f"The grader failed: {type(err).__name__}: {err}"
+        report.execution_time = time.perf_counter() - started
+        write_json(results_path, report.as_json())
+        raise GraderError(report.output) from err
     report.execution_time = time.perf_counter() - started
     write_json(results_path, report.as_json())
     return report
+
+
+def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limits, results_path, started: float,
+                on_check) -> None:
+    """Run every check into ``report`` (rewritten after each), then sum up."""
+    outcomes: dict[str, ProbeOutcome] = {}
+    deadline = started + limits.submission_timeout
+    for check, result in zip(checks, report.results):
+        _run_check(ctx, check, result, outcomes, deadline, limits)
+        report.execution_time = time.perf_counter() - started
+        write_json(results_path, report.as_json())
+        if on_check is not None:
+            on_check(result)
+    report.output = _summary(report, ctx.box)
 
 
 def _run_check(ctx: Context, check: Check, result: CheckResult, outcomes: dict, deadline: float,

@@ -50,7 +50,8 @@ class Limits:
     file_size_mb: int = 256
     """Largest file the child may write (RLIMIT_FSIZE), its printed output included."""
     max_processes: int = 512
-    """Processes and threads of the sandbox user (RLIMIT_NPROC; enforced when running as ``nobody``)."""
+    """Processes and threads of the sandbox user (RLIMIT_NPROC; set only when the child runs as ``nobody``,
+    since for any other user it would count all of that user's processes)."""
     threads: int = 2
     """torch / OpenMP threads in the child."""
 
@@ -143,11 +144,14 @@ def run_probe(box: Sandbox, project: str, probe: str, args: dict, seed: int, lim
     result_path = out_dir / RESULT_FILE
     result_path.unlink(missing_ok=True)
     log_path = out_dir / LOG_FILE
+    user = sandbox_user()
+    child_limits = asdict(limits)
+    if user is None:  # RLIMIT_NPROC counts every process of the user: only meaningful for ``nobody``
+        child_limits["max_processes"] = 0
     request = {"project": project, "probe": probe, "args": args, "seed": seed, "sandbox": str(box.root),
-               "result": str(result_path), "limits": asdict(limits)}
+               "result": str(result_path), "limits": child_limits}
     request_path = out_dir / "request.json"
     request_path.write_text(json.dumps(request), encoding="utf-8")
-    user = sandbox_user()
     if user is not None:
         _chown_tree(box.root, *user)
     identity = {"user": user[0], "group": user[1], "extra_groups": []} if user else {}

@@ -25,12 +25,16 @@ from pathlib import Path
 
 def _set_limits(limits: dict, use_cuda: bool) -> None:
     def cap(which: int, value: int) -> None:
-        soft, hard = resource.getrlimit(which)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (value, value))
+        try:
+            soft, hard = resource.getrlimit(which)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):  # e.g. macOS refuses RLIMIT_AS: run without that limit
+            pass
 
     cap(resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) * 2**20)
-    cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
+    if int(limits["max_processes"]) > 0:
+        cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
     cap(resource.RLIMIT_CORE, 0)
     if not use_cuda:
         cap(resource.RLIMIT_AS, int(limits["memory_mb"]) * 2**20)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from autograder.grader import grade_submission
 from autograder.isolation import Limits
-from autograder.paths import SOLUTIONS_DIR
+from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 from autograder.report import validate_results
 from cvdata.paths import DATA_ROOT_ENV
 
@@ -48,3 +48,15 @@ def grade(project: str, folder: Path, results: Path, **kwargs) -> dict:
 def by_name(data: dict) -> dict[str, dict]:
     """The tests of a results.json, by check name."""
     return {test["name"]: test for test in data["tests"]}
+
+
+def grade_lessons(project: str, results: Path, missing_model: str) -> dict[str, dict]:
+    """Grade ``lessons/<project>``: zero points, and every check either "not implemented yet" or
+    "Not run" for want of the saved model (``missing_model``, a relative path). Returns the tests by name."""
+    data = grade(project, LESSONS_DIR / project, results)
+    assert data["score"] == 0
+    tests = by_name(data)
+    stubbed = [name for name in tests if "not implemented yet" in tests[name]["output"]]
+    no_model = [name for name in tests if f"{missing_model} is missing" in tests[name]["output"]]
+    assert sorted(stubbed + no_model) == sorted(tests), {n: t["output"] for n, t in tests.items()}
+    return tests

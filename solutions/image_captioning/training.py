@@ -226,7 +226,9 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
         decoder.train()
         start = time.perf_counter()
 
-    bar = tqdm(total=total_steps, disable=not progress or rank != 0, desc="training")
+    timed = config.time_budget is not None  # the bar counts seconds of the budget, else steps
+    bar = tqdm(total=round(config.time_budget) if timed else total_steps, unit="s" if timed else "step",
+               disable=not progress or rank != 0, desc="training")
     encoder.train()
     decoder.train()
     for epoch in range(config.epochs):
@@ -258,8 +260,8 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
             optimizer.step()
             step += 1
             window.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(loss=f"{window[-1]:.3f}")
+            bar.update(min(round(elapsed()), bar.total) - bar.n if timed else 1)
+            bar.set_postfix(step=step, loss=f"{window[-1]:.3f}")
             if step % config.log_every == 0:
                 mean = float(np.mean(window))
                 history.append({"step": step, "epoch": epoch, "seconds": round(elapsed(), 2),
