@@ -32,7 +32,7 @@ from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 
 
 IGNORED = (
-    "__pycache__", "*.pyc", ".ipynb_checkpoints", "saved_models", "models",
+    "__pycache__", "*.pyc", ".ipynb_checkpoints", "saved_models", "models", "selfcheck",
     "*.pt", "*.pth", ".pytest_cache", "lightning_logs", "runs", "*.egg-info",
 )
 """Names never copied into lessons/ (fnmatch patterns on each path component)."""
