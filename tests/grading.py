@@ -16,7 +16,7 @@ from cvdata.paths import DATA_ROOT_ENV
 
 REFERENCE_TRAINING = {
     "facial_keypoints": ["train.py", "--epochs", "5", "--quiet"],
-    "image_captioning": ["train.py", "--epochs", "1000", "--max-steps", "800", "--quiet", "--out", "models"],
+    "image_captioning": ["train.py", "--epochs", "1000", "--max-steps", "1000", "--quiet", "--out", "models"],
 }
 """Short reference training runs for the tests, counted in epochs or steps (not seconds) so that
 the trained model does not depend on the machine's speed; the main job trains longer."""
