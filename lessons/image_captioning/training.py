@@ -230,8 +230,9 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
         start = time.perf_counter()
 
     timed = config.time_budget is not None  # the bar counts seconds of the budget, else steps
+    timed_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s of the budget [{remaining} left{postfix}]"
     bar = tqdm(total=round(config.time_budget) if timed else total_steps, unit="s" if timed else "step",
-               disable=not progress or rank != 0, desc="training")
+               bar_format=timed_format if timed else None, disable=not progress or rank != 0, desc="training")
     encoder.train()
     decoder.train()
     for epoch in range(config.epochs):
