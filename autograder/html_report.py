@@ -12,7 +12,7 @@ import html
 import io
 from pathlib import Path
 
-from autograder.report import CheckResult, Report
+from autograder.report import CheckResult, Report, outcome
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -105,7 +105,7 @@ def render_html(report: Report) -> str:
              f"<div class='total'>{data['score']:g} / {data['max_score']:g}</div>",
              f"<pre>{html.escape(report.output)}</pre>"]
     for result in report.results:
-        state = "passed" if result.status == "passed" else ("partial" if result.score > 0 else "failed")
+        state = outcome(result.score, result.max_score)
         tag = "" if result.visibility == "visible" else f" <span class='tag'>({result.visibility})</span>"
         parts.append(f"<div class='check {state}'><div class='head'><span>{html.escape(result.name)}{tag}</span>"
                      f"<span>{result.score:g} / {result.max_score:g}</span></div>"

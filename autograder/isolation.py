@@ -177,7 +177,6 @@ def run_probe(box: Sandbox, project: str, probe: str, args: dict, seed: int, lim
     if problem is None and result_path.is_file():
         import torch
 
-
         if result_path.stat().st_size > limits.file_size_mb * 2**20:
             outcome.problem = "returned a result larger than the file-size limit"
             return outcome

@@ -41,6 +41,10 @@ class Project:
     given_files: tuple[str, ...]
     artefacts: tuple[str, ...]
 
+    def missing_artefacts(self, folder: Path) -> list[str]:
+        """The artefacts (saved model files) not in ``folder``, a copy of this project's folder."""
+        return [name for name in self.artefacts if not (Path(folder) / name).is_file()]
+
 
 def project_names() -> tuple[str, ...]:
     """The gradable projects, sorted."""

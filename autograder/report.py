@@ -24,6 +24,13 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 STATUSES = ("passed", "failed")
 
 
+def outcome(score: float, max_score: float) -> str:
+    """``"passed"`` (full points), ``"partial"`` (some) or ``"failed"`` (none): the one rule every output uses."""
+    if score >= max_score - 1e-9:
+        return "passed"
+    return "partial" if score > 0 else "failed"
+
+
 @dataclass
 class CheckResult:
     """The outcome of one check, as a student reads it."""
@@ -41,7 +48,8 @@ class CheckResult:
 
     @property
     def status(self) -> str:
-        return "passed" if self.score >= self.max_score - 1e-9 else "failed"
+        """Gradescope's status: partial credit counts as failed."""
+        return "passed" if outcome(self.score, self.max_score) == "passed" else "failed"
 
     def as_test(self) -> dict:
         return {"name": self.name, "score": round(self.score, 4), "max_score": self.max_score,

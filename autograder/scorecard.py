@@ -37,7 +37,7 @@ def train_reference(project: str, folder: Path = SOLUTIONS_DIR) -> bool:
     """
     info = get_project(project)
     project_dir = Path(folder) / project
-    if all((project_dir / name).is_file() for name in info.artefacts):
+    if not info.missing_artefacts(project_dir):
         return False
     command = [sys.executable, *TRAINING[project]]
     print(f"{project}: no trained reference model yet; training it ({' '.join(command[1:])}) ...", flush=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from autograder.report import CheckResult
+from autograder.report import CheckResult, outcome
+
+_MARKS = {"passed": "PASS", "partial": "PART", "failed": "FAIL"}
 
 
 def _mark(score: float, max_score: float) -> str:
-    if score >= max_score - 1e-9:
-        return "PASS"
-    return "PART" if score > 0 else "FAIL"
+    return _MARKS[outcome(score, max_score)]
 
 
 def print_progress(result: CheckResult, stream: TextIO = sys.stdout) -> None:

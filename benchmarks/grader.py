@@ -30,8 +30,7 @@ def main(argv=None) -> int:
     totals = {}
     with tempfile.TemporaryDirectory() as temp:
         for project in project_names():
-            info = get_project(project)
-            missing = [a for a in info.artefacts if not (SOLUTIONS_DIR / project / a).is_file()]
+            missing = get_project(project).missing_artefacts(SOLUTIONS_DIR / project)
             if missing:
                 raise SystemExit(f"{project}: train the reference first (make grade); missing {missing}")
             started = time.perf_counter()

@@ -79,6 +79,13 @@ def feedback(expected: str, observed: str, hint: str = "") -> str:
     return "\n".join(lines)
 
 
+def credit(value: float, table, lower_is_better: bool = False) -> float:
+    """Partial credit: the fraction of the first ``(limit, fraction)`` row of ``table`` that ``value`` reaches
+    (at least ``limit``, or at most it when ``lower_is_better``); 0 if none. Rows go from the best limit down."""
+    reached = (lambda limit: value <= limit) if lower_is_better else (lambda limit: value >= limit)
+    return next((fraction for limit, fraction in table if reached(limit)), 0.0)
+
+
 def describe_error(error: dict, hint: str = "") -> str:
     """Feedback for an exception the student's code raised (a stub reads "not implemented yet: ...")."""
     message, where = error.get("message", ""), error.get("where", "")

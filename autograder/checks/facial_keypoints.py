@@ -10,10 +10,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from autograder.checks import Check, Context, Fail, Scored, feedback, inputs_path, shape_text, value_of
+from autograder.checks import Check, Context, Fail, Scored, credit, feedback, inputs_path, shape_text, value_of
 from autograder.checks.markers import face_keypoints, marked_sample, marker_position
+from autograder.projects import ARTEFACTS
 from cvdata.face_layout import MIRRORED_INDEX
-from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample
+from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample, write_face_image
 from cvdata.images import read_image
 from cvdata.keypoint_metrics import per_image_nme
 from cvdata.keypoints_norm import normalize_keypoints
@@ -40,16 +41,10 @@ ASTRONAUT_FACE = (225.0, 115.0)
 """Centre of the face in ``skimage.data.astronaut()`` (x, y)."""
 FIXED_POINTS = np.stack([np.linspace(-0.9, 0.9, 68), 0.8 * np.sin(np.linspace(0, 6, 68))], axis=1)
 """What the stand-in network predicts for every face in the Haar check (normalised)."""
-MODEL = "saved_models/keypoints_model.pt"
+(MODEL,) = ARTEFACTS[PROJECT]
 
 
 # ----------------------------------------------------------------------------- inputs
-def _write_jpeg(path, image: np.ndarray) -> None:
-    """Save an RGB face as the data set does (JPEG at the generator's quality)."""
-    quality = FacesConfig().jpeg_quality
-    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-
-
 def mirror(image: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The grader's own horizontal flip: mirrored image, x -> width - x, points renumbered."""
     flipped = keypoints.copy()
@@ -83,8 +78,8 @@ def prepare(ctx: Context) -> None:
     for i in range(HELDOUT_FACES):
         image, points = render_sample(config, "test", i)
         flipped_image, flipped_points = mirror(image, points)
-        _write_jpeg(heldout / f"face_{i:03d}.jpg", image)
-        _write_jpeg(heldout / f"face_{i + HELDOUT_FACES:03d}.jpg", flipped_image)
+        write_face_image(heldout / f"face_{i:03d}.jpg", image)
+        write_face_image(heldout / f"face_{i + HELDOUT_FACES:03d}.jpg", flipped_image)
         truth.append(points)
         mirrored.append(flipped_points)
     ctx.answers["heldout"] = np.stack(truth)  # (N, 68, 2) pixels -- never written to the sandbox
@@ -291,10 +286,6 @@ def _model_args(ctx: Context) -> dict:
             "names": ctx.answers["heldout_names"]}
 
 
-def _credit(nme: float, table) -> float:
-    return next((fraction for limit, fraction in table if nme <= limit), 0.0)
-
-
 def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, table, what: str) -> Scored:
     predictions = value["keypoints"]
     if type(predictions).__name__ != "Tensor" or tuple(predictions.shape) != (2 * HELDOUT_FACES, 68, 2):
@@ -304,7 +295,7 @@ def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, tabl
         raise Fail(feedback("finite keypoints", "NaN or inf in the predictions"))
     scores = per_image_nme(pred, truth)
     nme = float(scores.mean())
-    fraction = _credit(nme, table)
+    fraction = credit(nme, table, lower_is_better=True)
     grid = ", ".join(f"<= {limit}: {frac:.0%}" for limit, frac in table)
     observed = f"NME {nme:.4f} on {len(truth)} {what}"
     extras = {"nme": nme, "per_image": scores.round(4).tolist()}

@@ -12,10 +12,10 @@ from collections import Counter
 
 import cv2
 import numpy as np
-from nltk.tokenize import TreebankWordTokenizer
 
-from autograder.checks import Check, Context, Fail, Scored, feedback, inputs_path, shape_text, value_of
-from cvdata.caption_metrics import bleu_scores, semantic_accuracy
+from autograder.checks import Check, Context, Fail, Scored, credit, feedback, inputs_path, shape_text, value_of
+from autograder.projects import ARTEFACTS
+from cvdata.caption_metrics import bleu_scores, caption_tokens, semantic_accuracy
 from cvdata.coco_captions import load_coco_captions
 from cvdata.images import read_image
 from cvdata.shapes_captions import caption_matches_objects
@@ -41,15 +41,7 @@ SEMANTIC_CREDIT = ((0.13, 1.0), (0.115, 0.75), (0.10, 0.5), (0.085, 0.25))
 """(at least, fraction), set from the offline CPU recipe on 500 held-out images: after 1,000 steps (about 5
 minutes; training seeds 1 and 3) it reaches BLEU-4 0.24-0.26 and semantic accuracy 0.17-0.19, after 10 minutes
 0.33 / 0.28; the most frequent caption scores 0.02 and 0.07 (no credit). Raise both with ImageNet weights."""
-MODEL_FILES = ("models/encoder.pt", "models/decoder.pt", "models/model_config.json", "models/vocab.json")
-_TOKENIZER = TreebankWordTokenizer()
-
-
-def tokenize(caption: str) -> list[str]:
-    """The grader's own tokenisation (the course's rule: lower-case, nltk Treebank)."""
-    return _TOKENIZER.tokenize(caption.lower())
-
-
+MODEL_FILES = ARTEFACTS[PROJECT]
 # ----------------------------------------------------------------------------- inputs
 def _pick_pairs(coco, count: int) -> tuple[list[str], list[str]]:
     """``count`` images of one large object each, all of different colours, captioned "a(n) <colour> <shape>".
@@ -78,7 +70,7 @@ def prepare(ctx: Context) -> None:
                     workers=1, splits=("train",))
     annotations = shapes / "annotations" / "captions_train.json"
     coco = load_coco_captions(annotations)
-    counts = Counter(word for ann in coco.anns.values() for word in tokenize(ann["caption"]))
+    counts = Counter(word for ann in coco.anns.values() for word in caption_tokens(ann["caption"]))
     ctx.answers["counts"] = counts
     ctx.inputs.update(annotations=str(annotations.relative_to(ctx.box.root)),
                       shapes=str(shapes.relative_to(ctx.box.root)),
@@ -94,7 +86,7 @@ def prepare(ctx: Context) -> None:
         image, scene, captions = make_example(config, "test", i)
         names.append(f"image_{i:04d}.jpg")
         cv2.imwrite(str(heldout / names[-1]), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), encode_params("jpg"))
-        references.append([tokenize(c) for c in captions])
+        references.append([caption_tokens(c) for c in captions])
         objects.append(scene.objects)
     ctx.answers.update(heldout_names=names, references=references, objects=objects)
     ctx.inputs["heldout"] = str(heldout.relative_to(ctx.box.root))
@@ -291,10 +283,6 @@ def _caption_args(ctx: Context) -> dict:
             "names": ctx.answers["heldout_names"], "max_len": MAX_LEN, "beam_images": BEAM_IMAGES}
 
 
-def _credit(value: float, table) -> float:
-    return next((fraction for limit, fraction in table if value >= limit), 0.0)
-
-
 def _end_index(words: list[str]) -> int:
     return words.index("<end>") if "<end>" in words else 1
 
@@ -312,9 +300,9 @@ def _media(ctx: Context, captions: list[str]) -> dict:
 def _score_quality(ctx: Context, value: dict) -> Scored:
     words = value["words"]
     captions = [" ".join(_decode(ids, words, _end_index(words))) for ids in value["ids"]]
-    bleu = bleu_scores([tokenize(c) for c in captions], ctx.answers["references"])["bleu4"]
+    bleu = bleu_scores([caption_tokens(c) for c in captions], ctx.answers["references"])["bleu4"]
     semantic = semantic_accuracy(captions, ctx.answers["objects"])
-    fraction = (_credit(bleu, BLEU_CREDIT) + _credit(semantic, SEMANTIC_CREDIT)) / 2
+    fraction = (credit(bleu, BLEU_CREDIT) + credit(semantic, SEMANTIC_CREDIT)) / 2
     observed = f"BLEU-4 {bleu:.3f}, semantic accuracy {semantic:.3f} on {HELDOUT} held-out images"
     extras = {"bleu4": bleu, "semantic_accuracy": semantic, "captions": captions[:20]}
     media = _media(ctx, captions)

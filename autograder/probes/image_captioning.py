@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.probes import array_info, attempt, type_name
+from cvdata.caption_metrics import caption_tokens
 from cvdata.images import read_image
 from cvdata.runtime import seed_everything
 
@@ -98,10 +99,8 @@ def _images(names: list[str], image_dir: str, image_size: int) -> torch.Tensor:
 
 
 def _encode(vocab, caption: str) -> list[int]:
-    from nltk.tokenize import TreebankWordTokenizer
-
-    words = TreebankWordTokenizer().tokenize(caption.lower())
-    return [vocab(vocab.start_word)] + [vocab(w) for w in words] + [vocab(vocab.end_word)]
+    """``<start>``, the caption's words (the course's tokenisation) and ``<end>`` through the student's vocabulary."""
+    return [vocab(vocab.start_word)] + [vocab(w) for w in caption_tokens(caption)] + [vocab(vocab.end_word)]
 
 
 def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir: str, names: list[str],

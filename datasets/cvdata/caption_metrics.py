@@ -1,15 +1,26 @@
-"""Caption quality: BLEU-1..4 (nltk's ``corpus_bleu``) and shapes-world semantic accuracy.
+"""Caption quality: the course's tokenisation, BLEU-1..4 (nltk's ``corpus_bleu``) and shapes-world
+semantic accuracy.
 
-Used by the course's evaluation code and by the grader, so both score captions
-the same way.
+Used by the course's vocabulary and evaluation code and by the grader, so both
+tokenise and score captions the same way.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from nltk.tokenize import TreebankWordTokenizer
 from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
 
 from .shapes_captions import caption_matches_objects
+
+_TOKENIZER = TreebankWordTokenizer()
+
+
+def caption_tokens(caption: str) -> list[str]:
+    """Lower-cased nltk Treebank tokens (no downloaded nltk data needed):
+    ``"A red circle."`` -> ``["a", "red", "circle", "."]``."""
+    return _TOKENIZER.tokenize(str(caption).lower())
+
 
 BLEU_WEIGHTS: dict[str, tuple[float, ...]] = {
     "bleu1": (1.0,),

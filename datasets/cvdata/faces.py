@@ -99,15 +99,20 @@ def image_name(split: str, index: int, cfg: FacesConfig) -> str:
     return f"Synth_{split.capitalize()}_{identity:05d}_{frame:02d}.jpg"
 
 
+def write_face_image(path: Path, image: np.ndarray, cfg: FacesConfig = FacesConfig()) -> None:
+    """Save an RGB (H, W, 3) uint8 face as the data set does (JPEG at ``cfg.jpeg_quality``; also used by the
+    grader); ``OSError`` if it cannot be written."""
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality]):
+        raise OSError(f"could not write {path}")
+
+
 def _write_chunk(args: tuple[FacesConfig, str, Path, range]) -> list[list]:
     cfg, split, folder, indices = args
     rows = []
     for i in indices:
         img, kp = render_sample(cfg, split, i)
         name = image_name(split, i, cfg)
-        ok = cv2.imwrite(str(folder / name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
-        if not ok:
-            raise OSError(f"could not write {folder / name}")
+        write_face_image(folder / name, img, cfg)
         rows.append([name, *np.round(kp.reshape(-1), 3).tolist()])
     return rows
 
