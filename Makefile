@@ -1,19 +1,33 @@
 # The course's two commands (see README.md):
 #   make grade   set up, generate the default data if missing, run the main job
-#   make test    set up, run the whole test suite
+#   make test    set up, generate the default data if missing, run the whole test suite
 # Also: make lessons (regenerate lessons/ from solutions/), make bench-faces,
 # make bench-captions, make bench-grader (wall-clock benchmarks on this CPU; minutes).
 # Set-up makes a local virtual environment in .venv from pyproject.toml, once
-# (again only when pyproject.toml changes).
+# (again only when pyproject.toml changes), and installs bubblewrap -- the
+# grader's sandbox for student code -- with apt where it is missing and this
+# machine can (root on Debian/Ubuntu); elsewhere it says how, and the grader
+# announces the weaker isolation it falls back to (see README.md, "Grading").
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup grade test data status samples lessons bench-faces bench-captions bench-grader clean
+.PHONY: setup sandbox grade test data status samples lessons bench-faces bench-captions bench-grader clean
 
-setup: $(STAMP)
+setup: $(STAMP) sandbox
+
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing bubblewrap (the grader's sandbox) with apt-get"; \
+	    { apt-get install -y -qq bubblewrap || { apt-get update -qq && apt-get install -y -qq bubblewrap; }; } \
+	      >/dev/null 2>&1 || echo "could not install bubblewrap: student code will run with weaker, announced isolation"; \
+	  else \
+	    echo "bubblewrap (bwrap) is not installed: the grader will announce weaker isolation." \
+	         "Install it with your package manager (Debian/Ubuntu: sudo apt-get install bubblewrap; Linux only)"; \
+	  fi; }
 
 $(STAMP): pyproject.toml
 	@echo "setting up $(VENV) from pyproject.toml (a few minutes the first time)"
@@ -25,7 +39,7 @@ grade: setup
 	$(PY) -m cvdata ensure
 	$(PY) -m autograder scorecard
 
-test: setup
+test: data
 	$(PY) -m pytest
 
 data: setup

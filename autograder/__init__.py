@@ -5,7 +5,10 @@ in isolated child processes, and writes Gradescope's ``results.json`` plus an
 HTML feedback page. Layout: ``cli`` (commands), ``grader`` (one submission),
 ``checks/`` (what is checked and scored, in this process), ``probes/`` and
 ``worker`` (what runs in the child), ``isolation`` and ``sandbox`` (the child's
-limits and folder), ``report`` / ``html_report`` / ``summary`` (output),
+limits and folder), ``confinement`` / ``bubblewrap`` / ``detection`` (how the child
+is isolated, and which level this machine allows), ``reaper`` (kills whatever the
+child leaves running), ``heldout_seed`` (the instructor's secret), ``errors``,
+``report`` / ``html_report`` / ``summary`` (output),
 ``batch``, ``gradescope``, ``scorecard`` and ``lessons`` (the other commands).
 See ``shared/design.md`` ("The grader") and the README's "Grading".
 """

@@ -7,6 +7,10 @@ Output: ``graded/<name>/results.json``, ``graded/<name>/report.html`` and
 ``graded/gradebook.csv`` (one row per submission: total, then each check). At
 most ``jobs`` submissions are graded at once; the default fits the machine's
 cores (each child uses ``Limits.threads``) and memory (about 3 GB per job).
+The submissions are graded by threads of this one process, so the secret seed
+(from ``$AUTOGRADER_SEED`` or ``--secret-file``, read once) is passed to them
+in memory, never on a command line; settings refused for one submission (a
+secret seed with an unsandboxed child) are refused for all, each with a report.
 """
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from autograder.grader import GraderError, grade_submission
+from autograder.errors import GraderError, UsageError
+from autograder.grader import grade_submission
+from autograder.heldout_seed import Seed, resolve_seed
 from autograder.html_report import write_html
 from autograder.isolation import Limits
 
@@ -37,12 +43,16 @@ def default_jobs(limits: Limits) -> int:
     return max(1, min(by_cores, int(available // MEMORY_PER_JOB_GB)))
 
 
-def _grade_one(project: str, folder: Path, out: Path, seed: int | None, limits: Limits) -> dict:
+def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits, allow_unsandboxed: bool) -> dict:
     target = out / folder.name
     started = time.perf_counter()
     row = {"submission": folder.name, "status": "graded"}
     try:
-        report = grade_submission(project, folder, target / "results.json", seed=seed, limits=limits)
+        report = grade_submission(project, folder, target / "results.json", seed=seed, limits=limits,
+                                  allow_unsandboxed=allow_unsandboxed)
+    except UsageError as err:
+        row.update(status=f"not graded: {err}", seconds=round(time.perf_counter() - started, 1))
+        return row
     except GraderError as err:
         row.update(status=f"grader error: {err}", seconds=round(time.perf_counter() - started, 1))
         return row
@@ -54,10 +64,15 @@ def _grade_one(project: str, folder: Path, out: Path, seed: int | None, limits: 
     return row
 
 
-def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = None, seed: int | None = None,
-                 limits: Limits | None = None) -> Path:
-    """Grade every sub-folder of ``submissions`` into ``out``; returns the gradebook CSV's path."""
+def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = None, seed: int | Seed | None = None,
+                 limits: Limits | None = None, secret_file: str | Path | None = None,
+                 allow_unsandboxed: bool = False) -> Path:
+    """Grade every sub-folder of ``submissions`` into ``out``; returns the gradebook CSV's path.
+
+    The seed as in ``grade_submission``. ``UsageError`` (after the gradebook is written) if the settings
+    were refused."""
     limits = limits or Limits()
+    seed = resolve_seed(seed, secret_file)
     if jobs and limits.threads * jobs > (os.cpu_count() or 1):  # oversubscribed cores slow everything down
         limits = replace(limits, threads=max(1, (os.cpu_count() or 1) // jobs))
     folders = sorted(p for p in Path(submissions).iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -68,7 +83,7 @@ def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = 
     print(f"grading {len(folders)} submission(s) of {project}, {jobs} at a time -> {out}")
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_grade_one, project, folder, out, seed, limits) for folder in folders]
+        futures = [pool.submit(_grade_one, project, folder, out, seed, limits, allow_unsandboxed) for folder in folders]
         rows = []
         for future in futures:
             row = future.result()
@@ -86,4 +101,7 @@ def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = 
         writer.writeheader()
         writer.writerows(rows)
     print(f"{len(rows)} graded in {elapsed:.0f} s ({len(rows) / elapsed * 60:.1f} per minute); gradebook: {gradebook}")
+    refused = [row["status"] for row in rows if row["status"].startswith("not graded")]
+    if refused:
+        raise UsageError(refused[0].removeprefix("not graded: "))
     return gradebook

@@ -8,7 +8,12 @@
     lessons                                     regenerate lessons/ from solutions/
 
 ``grade`` exits 0 whenever it wrote a report, whatever the score; 2 for bad
-arguments, 1 when the grader itself failed (after writing what it could).
+arguments or settings it refuses (after writing a report that says why), 1 when
+the grader itself failed (after writing what it could).
+
+The instructor's secret held-out seed comes from ``$AUTOGRADER_SEED`` or
+``--secret-file FILE`` (readable by its owner only), never from the command
+line, which every user of the machine can read.
 """
 from __future__ import annotations
 
@@ -17,6 +22,18 @@ import sys
 from pathlib import Path
 
 from autograder.isolation import Limits
+
+
+SEED_REMOVED = ("--seed was removed: a seed on the command line is visible to every user of the machine "
+                "(ps, /proc/<pid>/cmdline), student code included. Set AUTOGRADER_SEED in the environment, or pass "
+                "--secret-file FILE (a file readable by you only: chmod 600 FILE)")
+
+
+class _RemovedSeed(argparse.Action):
+    """``--seed N``: refused with the message above (exit code 2)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(SEED_REMOVED)
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -35,7 +52,8 @@ def _grade(args: argparse.Namespace) -> int:
     from autograder.html_report import write_html
     from autograder.summary import print_summary
 
-    report = grade_submission(args.project, args.submission, args.results, seed=args.seed, limits=_limits(args))
+    report = grade_submission(args.project, args.submission, args.results, limits=_limits(args),
+                              secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed)
     if args.html:
         write_html(report, args.html)
     print_summary(report.as_json(), sys.stdout, brief=True)
@@ -45,6 +63,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from autograder.grader import grade_submission
+    from autograder.heldout_seed import PUBLIC_SEED, Seed
     from autograder.html_report import write_html
     from autograder.paths import LESSONS_DIR
     from autograder.summary import print_progress, print_summary
@@ -52,8 +71,8 @@ def _check(args: argparse.Namespace) -> int:
     folder = Path(args.dir) if args.dir else (Path.cwd() if Path.cwd().name == args.project else LESSONS_DIR / args.project)
     out = Path(args.out)
     print(f"self-check of {folder} ({args.project}); visible checks only, public held-out seed")
-    report = grade_submission(args.project, folder, out / "results.json", seed=None, limits=_limits(args),
-                              visible_only=True, on_check=print_progress)
+    report = grade_submission(args.project, folder, out / "results.json", seed=Seed(PUBLIC_SEED, "public"),
+                              limits=_limits(args), visible_only=True, on_check=print_progress)
     write_html(report, out / "report.html")
     print_summary(report.as_json(), sys.stdout)
     print(f"details: {out / 'report.html'}")
@@ -63,16 +82,18 @@ def _check(args: argparse.Namespace) -> int:
 def _batch(args: argparse.Namespace) -> int:
     from autograder.batch import grade_folder
 
-    grade_folder(args.project, Path(args.submissions), Path(args.out), jobs=args.jobs, seed=args.seed,
-                 limits=_limits(args))
+    grade_folder(args.project, Path(args.submissions), Path(args.out), jobs=args.jobs, limits=_limits(args),
+                 secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed)
     return 0
 
 
 def _gradescope(args: argparse.Namespace) -> int:
     from autograder.gradescope import build_bundle
 
-    path = build_bundle(args.project, Path(args.out), seed=args.seed)
-    print(f"Gradescope autograder bundle: {path}")
+    path, secret = build_bundle(args.project, Path(args.out), secret_file=args.secret_file,
+                                allow_unsandboxed=args.allow_unsandboxed)
+    print(f"Gradescope autograder bundle: {path}" + ("" if secret else
+          " (no secret seed: it grades with the public one; set AUTOGRADER_SEED or pass --secret-file)"))
     return 0
 
 
@@ -100,6 +121,15 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help=f"torch threads of student code (default {Limits.threads})")
 
 
+def _add_secret(parser: argparse.ArgumentParser, bundle: bool = False) -> None:
+    what = "baked into the bundle (root-only on Gradescope)" if bundle else "default: $AUTOGRADER_SEED, else the public seed"
+    parser.add_argument("--secret-file", metavar="FILE",
+                        help=f"file holding the secret held-out seed, readable by you only ({what})")
+    parser.add_argument("--allow-unsandboxed", action="store_true",
+                        help="grade with a secret seed even where student code cannot be sandboxed (it could read it)")
+    parser.add_argument("--seed", nargs="?", action=_RemovedSeed, help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
     from autograder.projects import project_names
@@ -107,14 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    seed_help = "held-out data seed (default: $AUTOGRADER_SEED, else the public seed students also see)"
 
     grade = commands.add_parser("grade", help="grade one submission; writes results.json (Gradescope schema)")
     grade.add_argument("project", choices=project_names())
     grade.add_argument("submission", help="the submission folder (like lessons/<project>/)")
     grade.add_argument("--results", required=True, help="where to write results.json")
     grade.add_argument("--html", help="also write an HTML feedback page here")
-    grade.add_argument("--seed", type=int, help=seed_help)
+    _add_secret(grade)
     _add_limits(grade)
     grade.set_defaults(run=_grade)
 
@@ -131,14 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("submissions", help="folder with one sub-folder per submission")
     batch.add_argument("--out", required=True, help="results folder")
     batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: by cores and memory)")
-    batch.add_argument("--seed", type=int, help=seed_help)
+    _add_secret(batch)
     _add_limits(batch)
     batch.set_defaults(run=_batch)
 
     gradescope = commands.add_parser("gradescope", help="build a Gradescope autograder bundle (zip)")
     gradescope.add_argument("project", choices=project_names())
     gradescope.add_argument("--out", required=True, help="path of the zip to write")
-    gradescope.add_argument("--seed", type=int, help="secret held-out seed baked into the bundle (root-only on Gradescope)")
+    _add_secret(gradescope, bundle=True)
     gradescope.set_defaults(run=_gradescope)
 
     scorecard = commands.add_parser("scorecard", help="grade solutions/ and lessons/ of both projects (the main job)")
@@ -156,10 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from autograder.grader import GraderError
+    from autograder.errors import GraderError, UsageError
 
     try:
         return args.run(args)
+    except UsageError as err:
+        print(f"autograder: {err}", file=sys.stderr)
+        return 2
     except GraderError as err:
         print(f"autograder: {err}", file=sys.stderr)
         return 1

@@ -2,63 +2,51 @@
 
 1. Write a zero-score ``results.json`` before anything runs, so even a grader
    killed half-way leaves a report; rewrite it after every check.
-2. Build the sandbox (only the project's expected files) and the checks' inputs;
+2. Resolve the held-out seed (``autograder.heldout_seed``); find this machine's
+   isolation level (``autograder.detection``, overlapped with the next step) and
+   refuse a secret seed when the child would run unsandboxed, unless allowed.
+3. Build the sandbox (only the project's expected files) and the checks' inputs;
    held-out labels and reference captions stay in this process.
-3. Run each check's probe in a child (``isolation.run_probe``; checks sharing a
+4. Run each check's probe in a child (``isolation.run_probe``; checks sharing a
    probe share the run), score it here, and stop running probes once the
-   submission's time budget is spent.
+   submission's time budget is spent. Every report names the isolation level.
 
 ``grade_submission`` never raises for anything a submission does; an error of
-the grader itself is recorded in the report and raised as ``GraderError``.
+the grader itself is recorded in the report and raised as ``GraderError``, and
+settings it will not honour as ``UsageError``.
 """
 from __future__ import annotations
 
 import importlib
 import json
-import os
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograder.checks import Check, Context, Fail, Scored, describe_error
+from autograder.checks import Check, Context, Fail, Scored, describe_error, observed
+from autograder.confinement import Confinement
+from autograder.detection import detect, known
+from autograder.errors import GraderError, UsageError
+from autograder.heldout_seed import PUBLIC_SEED, SEED_ENV, Seed, resolve_seed
 from autograder.isolation import Limits, ProbeOutcome, run_probe
 from autograder.projects import get_project
 from autograder.report import CheckResult, Report, write_json
 from autograder.sandbox import make_sandbox, remove_sandbox
 
-SEED_ENV = "AUTOGRADER_SEED"
-"""Environment variable with the instructor's secret seed for held-out data."""
-PUBLIC_SEED = 7
-"""Held-out seed when the instructor sets none (what the self-check uses): known to everyone."""
-
-
-class GraderError(RuntimeError):
-    """The grader itself failed (not the submission); the report says so too."""
-
-
-@dataclass(frozen=True)
-class Seed:
-    value: int
-    source: str
-    """"instructor" or "public": reported, never the value itself."""
-
-
-def resolve_seed(seed: int | None = None) -> Seed:
-    """The held-out seed: ``seed`` if given, else ``$AUTOGRADER_SEED``, else the public default."""
-    if seed is not None:
-        return Seed(int(seed), "instructor")
-    text = os.environ.get(SEED_ENV, "").strip()
-    if text:
-        try:
-            return Seed(int(text), "instructor")
-        except ValueError:
-            raise GraderError(f"{SEED_ENV} must be an integer, got {text!r}") from None
-    return Seed(PUBLIC_SEED, "public")
+__all__ = ["GraderError", "UsageError", "PUBLIC_SEED", "SEED_ENV", "grade_submission", "project_checks",
+           "refusal"]
 
 
 def project_checks(project: str):
-    """``(prepare, CHECKS)`` of a project's check module."""
-    module = importlib.import_module(f"autograder.checks.{get_project(project).name}")
+    """``(prepare, CHECKS)`` of a project's check module; ``GraderError`` if a check names a probe that
+    ``autograder.probes.<project>`` does not define (the grader's fault, found before any child runs)."""
+    name = get_project(project).name
+    module = importlib.import_module(f"autograder.checks.{name}")
+    probes = importlib.import_module(f"autograder.probes.{name}")
+    unknown = sorted({c.probe for c in module.CHECKS if not callable(getattr(probes, c.probe, None))})
+    if unknown:
+        raise GraderError(f"the grader's checks for {name} name probes that autograder.probes.{name} does not "
+                          f"define: {', '.join(unknown)}")
     return module.prepare, module.CHECKS
 
 
@@ -78,64 +66,110 @@ def _score(ctx: Context, check: Check, outcome: ProbeOutcome) -> Scored:
     if outcome.error:
         return Scored(0.0, describe_error(outcome.error), log)
     try:
-        return check.score(ctx, outcome.result["value"])
+        return check.score(ctx, observed(outcome.result["value"]))
     except Fail as failed:
         return failed.scored
     except Exception as err:  # noqa: BLE001 -- whatever the submission returned, the report gets written
         return Scored(0.0, f"The grader could not make sense of what your code returned ({type(err).__name__}: {err}).")
 
 
+def refusal(seed: Seed, confinement: Confinement, allow_unsandboxed: bool) -> str:
+    """Why grading must not go ahead ("" if it may): a secret seed with an unsandboxed child, not allowed."""
+    if seed.secret and confinement.unsandboxed and not allow_unsandboxed:
+        return ("a secret held-out seed is set, but student code would run unsandboxed, as the grader's own user, "
+                "where it could read the seed and the grader's files; install bubblewrap (apt-get install "
+                "bubblewrap), or pass --allow-unsandboxed to accept the risk")
+    return ""
+
+
+def _stop(report: Report, results_path, started: float, output: str, why_not_run: str) -> None:
+    report.output = output
+    for result in report.results:
+        result.output = why_not_run
+    report.execution_time = time.perf_counter() - started
+    write_json(results_path, report.as_json())
+
+
 def grade_submission(project: str, submission_dir: str | Path, results_path: str | Path,
-                     seed: int | None = None, limits: Limits | None = None, visible_only: bool = False,
-                     on_check=None) -> Report:
+                     seed: int | Seed | None = None, limits: Limits | None = None, visible_only: bool = False,
+                     on_check=None, secret_file: str | Path | None = None,
+                     allow_unsandboxed: bool = False) -> Report:
     """Grade ``submission_dir`` and write ``results_path``; returns the report.
 
-    ``visible_only``: run only the checks students see (the self-check).
-    ``on_check(result)`` is called after each check (progress display).
+    ``seed`` (from a caller in this process) or ``secret_file``, else ``$AUTOGRADER_SEED``, else the
+    public seed: see ``heldout_seed.resolve_seed``. ``allow_unsandboxed``: grade with a secret seed even
+    when the child cannot be sandboxed. ``visible_only``: run only the checks students see (the
+    self-check). ``on_check(result)`` is called after each check (progress display).
     """
     started = time.perf_counter()
     limits = limits or Limits()
     info = get_project(project)
-    prepare, checks = project_checks(project)
+    try:
+        prepare, checks = project_checks(project)
+    except GraderError as err:
+        write_json(results_path, Report(info.name, [], output=f"The grader failed: {err}",
+                                        submission=str(submission_dir)).as_json())
+        raise
     checks = [c for c in checks if c.visibility == "visible" or not visible_only]
-    resolved = resolve_seed(seed)
     report = Report(info.name, [CheckResult(c.name, c.points, output="Not run: grading did not finish.",
                                             visibility=c.visibility) for c in checks],
-                    output="Grading did not finish.", seed_source=resolved.source, submission=str(submission_dir))
+                    output="Grading did not finish.", submission=str(submission_dir))
     write_json(results_path, report.as_json())
+    try:
+        resolved = resolve_seed(seed, secret_file)
+    except UsageError as err:
+        _stop(report, results_path, started, f"Not graded: {err}.", "Not run: the grader's settings were refused.")
+        raise
+    report.seed_source = resolved.source
     submission = Path(submission_dir)
     if not submission.is_dir():
-        report.output = f"{submission}: not a folder; nothing was graded."
-        for result in report.results:
-            result.output = "Not run: the submission folder does not exist."
-        report.execution_time = time.perf_counter() - started
-        write_json(results_path, report.as_json())
+        _stop(report, results_path, started, f"{submission}: not a folder; nothing was graded.",
+              "Not run: the submission folder does not exist.")
         return report
-    try:
-        box = make_sandbox(info, submission)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        detection = pool.submit(detect)  # a few seconds the first time: overlapped with prepare()
         try:
-            ctx = Context(info, box, resolved.value)
-            prepare(ctx)
-            _run_checks(ctx, checks, report, limits, results_path, started, on_check)
-        finally:
-            remove_sandbox(box)
-    except Exception as err:  # a fault of the grader itself: the report says so, the caller hears of it
-        report.output = f"The grader failed: {type(err).__name__}: {err}"
-        report.execution_time = time.perf_counter() - started
-        write_json(results_path, report.as_json())
-        raise GraderError(report.output) from err
+            early = known()
+            if early is not None and refusal(resolved, early, allow_unsandboxed):  # refuse before preparing
+                report.isolation = early.as_report()
+                raise UsageError(refusal(resolved, early, allow_unsandboxed))
+            box = make_sandbox(info, submission)
+            try:
+                ctx = Context(info, box, resolved.value)
+                prepare(ctx)
+                confinement = detection.result()
+                report.isolation = confinement.as_report()
+                refused = refusal(resolved, confinement, allow_unsandboxed)
+                if refused:
+                    raise UsageError(refused)
+                report.warnings = resolved.warnings() + (
+                    ["A secret seed was used although student code ran unsandboxed (--allow-unsandboxed)."]
+                    if resolved.secret and confinement.unsandboxed else [])
+                _run_checks(ctx, checks, report, limits, results_path, started, on_check, confinement)
+            finally:
+                remove_sandbox(box)
+        except UsageError as err:
+            isolation = report.isolation.get("summary", "")
+            _stop(report, results_path, started, f"Not graded: {err}." + (f"\n{isolation}" if isolation else ""),
+                  "Not run: the grader's settings were refused.")
+            raise
+        except Exception as err:  # a fault of the grader itself: the report says so, the caller hears of it
+            report.output = f"The grader failed: {type(err).__name__}: {err}"
+            report.execution_time = time.perf_counter() - started
+            write_json(results_path, report.as_json())
+            raise GraderError(report.output) from err
     report.execution_time = time.perf_counter() - started
     write_json(results_path, report.as_json())
     return report
 
 
 def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limits, results_path, started: float,
-                on_check) -> None:
-    """Run every check into ``report`` (rewritten after each), then sum up."""
+                on_check, confinement: Confinement) -> None:
+    """Run every check into ``report`` (rewritten after each, when the check's last process is gone), then sum up."""
     outcomes: dict[str, ProbeOutcome] = {}
     deadline = started + limits.submission_timeout
     for check, result in zip(checks, report.results):
-        _run_check(ctx, check, result, outcomes, deadline, limits)
+        _run_check(ctx, check, result, outcomes, deadline, limits, confinement)
         report.execution_time = time.perf_counter() - started
         write_json(results_path, report.as_json())
         if on_check is not None:
@@ -144,7 +178,7 @@ def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limit
 
 
 def _run_check(ctx: Context, check: Check, result: CheckResult, outcomes: dict, deadline: float,
-               limits: Limits) -> None:
+               limits: Limits, confinement: Confinement) -> None:
     missing = [name for name in check.needs if not ctx.box.has(name)]
     if missing:
         why = {name: ctx.box.refused.get(name, "missing from the submission") for name in missing}
@@ -161,7 +195,8 @@ def _run_check(ctx: Context, check: Check, result: CheckResult, outcomes: dict, 
     key = json.dumps([check.probe, args, check.seed], sort_keys=True)
     if key not in outcomes:
         timeout = min(limits.slow_check_timeout if check.slow else limits.check_timeout, remaining)
-        outcomes[key] = run_probe(ctx.box, ctx.project.name, check.probe, args, check.seed, limits, timeout)
+        outcomes[key] = run_probe(ctx.box, ctx.project.name, check.probe, args, check.seed, limits, timeout,
+                                  confinement)
     scored = _score(ctx, check, outcomes[key])
     result.score = round(check.points * min(max(scored.fraction, 0.0), 1.0), 4)
     result.output = scored.output
@@ -171,11 +206,16 @@ def _run_check(ctx: Context, check: Check, result: CheckResult, outcomes: dict, 
 
 
 def _summary(report: Report, box) -> str:
-    lines = [f"{report.project}: {report.score:g} / {report.max_score:g} points."]
+    isolation = report.isolation.get("summary", "")
+    lines = [isolation] if isolation.startswith("WARNING") else []
+    lines.append(f"{report.project}: {report.score:g} / {report.max_score:g} points.")
     if box.missing:
         lines.append("Missing from the submission: " + ", ".join(box.missing) + ".")
     for name, reason in box.refused.items():
         lines.append(f"Not copied: {name} ({reason}).")
     if report.seed_source == "public":
         lines.append("Held-out data: the public default seed (an instructor grades with a secret one).")
+    lines += report.warnings
+    if isolation and not isolation.startswith("WARNING"):
+        lines.append(isolation)
     return "\n".join(lines)

@@ -23,6 +23,8 @@ h1 { font-size: 1.5em; margin-bottom: .2em; } .total { font-size: 2.2em; font-we
 .tag { font-size: .8em; color: #666; font-weight: normal; }
 pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em; border-radius: 4px; margin: .5em 0; }
 img { max-width: 100%; } .log { color: #666; font-size: .85em; }
+.isolation { font-size: .9em; color: #555; margin: .6em 0; }
+.isolation.unsandboxed { color: #fff; background: #c62828; padding: .6em 1em; border-radius: 6px; font-weight: 600; }
 """
 
 
@@ -102,8 +104,11 @@ def render_html(report: Report) -> str:
     parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(report.project)} feedback</title>",
              f"<style>{_STYLE}</style>",
              f"<h1>{html.escape(report.project.replace('_', ' ').capitalize())}: feedback</h1>",
-             f"<div class='total'>{data['score']:g} / {data['max_score']:g}</div>",
-             f"<pre>{html.escape(report.output)}</pre>"]
+             f"<div class='total'>{data['score']:g} / {data['max_score']:g}</div>"]
+    if report.isolation:
+        kind = "isolation" if report.isolation.get("sandboxed", True) else "isolation unsandboxed"
+        parts.append(f"<div class='{kind}'>{html.escape(report.isolation['summary'])}</div>")
+    parts.append(f"<pre>{html.escape(report.output)}</pre>")
     for result in report.results:
         state = outcome(result.score, result.max_score)
         tag = "" if result.visibility == "visible" else f" <span class='tag'>({result.visibility})</span>"

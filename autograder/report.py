@@ -6,9 +6,11 @@ Gradescope's (https://gradescope-autograders.readthedocs.io/en/latest/specs/)::
     {"score", "max_score", "execution_time", "output", "visibility", "stdout_visibility",
      "tests": [{"name", "score", "max_score", "status", "output", "visibility"}, ...]}
 
-plus a few keys Gradescope ignores (``project``, ``seed_source``, ``extras``), which the
-HTML page and the gradebook read. ``validate_results`` checks a parsed file
-against the schema (the tests use it on every report they make).
+plus Gradescope's optional ``extra_data`` object, here ``{"isolation": {...}}`` (how the
+student's code was confined: level, the child's uid, why better levels were not
+available), and a few keys Gradescope ignores (``project``, ``seed_source``,
+``extras``), which the HTML page and the gradebook read. ``validate_results``
+checks a parsed file against the schema (the tests use it on every report they make).
 """
 from __future__ import annotations
 
@@ -66,6 +68,10 @@ class Report:
     execution_time: float = 0.0
     seed_source: str = "public"
     submission: str = ""
+    isolation: dict = field(default_factory=dict)
+    """``Confinement.as_report()`` of the level the child ran at (empty when no child ran)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the instructor must hear (an unsandboxed child with a secret seed, a guessable seed)."""
 
     @property
     def score(self) -> float:
@@ -87,6 +93,7 @@ class Report:
             "project": self.project,
             "submission": self.submission,
             "seed_source": self.seed_source,
+            "extra_data": {"isolation": self.isolation} if self.isolation else {},
             "extras": {r.name: {"seconds": round(r.seconds, 2), **r.extras} for r in self.results},
         }
 
@@ -118,6 +125,8 @@ def validate_results(data: dict) -> list[str]:
         number(data.get(key), key)
     if not isinstance(data.get("output", ""), str):
         problems.append("output: expected a string")
+    if not isinstance(data.get("extra_data", {}), dict):
+        problems.append("extra_data: expected an object")
     if data.get("visibility", "visible") not in VISIBILITIES:
         problems.append(f"visibility: {data.get('visibility')!r} is not one of {VISIBILITIES}")
     tests = data.get("tests")

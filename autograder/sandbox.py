@@ -5,10 +5,17 @@ artefacts out of the submission (when present; symlinks and oversized files are
 refused) and the given helper files from ``solutions/``. The folder is made
 with ``tempfile.mkdtemp`` outside the submission and outside the grader's
 report folder; the child process may write only there (``isolation``).
+
+Everything in the folder may have been changed by the child, so the grader reads
+back only what the child was asked to write, with ``read_child_file`` (no
+symbolic links, no FIFOs, bounded size), and scores against its own copies of
+the inputs, never the ones in the folder.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +73,30 @@ def make_sandbox(project: Project, submission_dir: Path, parent: Path | None = N
         shutil.copyfile(project.solution_dir / relative, root / relative)
     box.inputs.mkdir()
     return box
+
+
+def read_child_file(path: str | Path, max_bytes: int) -> bytes | None:
+    """The bytes of ``path``, a file the child wrote: None if it is missing, a symbolic link, not a regular
+    file (a FIFO would block) or larger than ``max_bytes``."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(handle, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        return stream.read(max_bytes + 1)[:max_bytes]
+
+
+def give_to(root: Path, uid: int, gid: int) -> None:
+    """Make ``root`` and everything in it belong to ``uid:gid`` (links themselves, never what they point to;
+    a file with several hard links is left alone, as it may not be the sandbox's own)."""
+    os.chown(root, uid, gid)
+    for path in root.rglob("*"):
+        info = path.lstat()
+        if stat.S_ISDIR(info.st_mode) or info.st_nlink == 1:
+            os.chown(path, uid, gid, follow_symlinks=False)
 
 
 def remove_sandbox(box: Sandbox) -> None:

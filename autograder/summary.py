@@ -23,6 +23,9 @@ def print_summary(results: dict, stream: TextIO = sys.stdout, brief: bool = Fals
     """The score and, unless ``brief``, every check with its feedback (indented), from a results.json dict."""
     print(f"{results.get('project', '')}: {results['score']:g} / {results['max_score']:g} points "
           f"in {results['execution_time']:.0f} s", file=stream)
+    isolation = results.get("extra_data", {}).get("isolation")
+    if isolation:
+        print(f"  {isolation['summary']}", file=stream)
     for test in results["tests"]:
         print(f"  {_mark(test['score'], test['max_score'])}  {test['score']:>5g}/{test['max_score']:<4g} {test['name']}",
               file=stream)

@@ -10,6 +10,10 @@ Runs in the sandbox (its working folder), started by ``autograder.isolation``:
 4. save ``{"value": ...}`` -- or ``{"error": {"type", "message", "where"}}`` when the
    student's code raised -- with ``torch.save`` to the result path.
 
+A request with ``"self_test"`` instead of a probe runs no student code: it imports
+the probe modules and reports who and where the child is (``autograder.detection``
+uses it to find out whether an isolation level works on this machine).
+
 Nothing here is trusted by the parent: it re-checks every type and scores the
 returned predictions itself.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import resource
 import sys
 import traceback
@@ -56,6 +61,20 @@ def describe_error(error: BaseException, sandbox: Path) -> dict:
     return {"type": type(error).__name__, "message": message[:500], "where": where(error, sandbox)}
 
 
+def self_test(modules: list[str], hidden: list[str]) -> dict:
+    """Import ``modules``; report this process's uid, gid and pid, how many processes it can see, and which
+    of the paths ``hidden`` exist for it and which it can read."""
+    for name in modules:
+        importlib.import_module(name)
+    try:
+        processes = sum(entry.isdigit() for entry in os.listdir("/proc"))
+    except OSError:
+        processes = -1
+    return {"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid(), "processes": processes,
+            "visible": [path for path in hidden if os.path.exists(path)],
+            "readable": [path for path in hidden if os.access(path, os.R_OK)]}
+
+
 def main(argv: list[str]) -> int:
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     sandbox = Path(request["sandbox"]).resolve()
@@ -65,6 +84,9 @@ def main(argv: list[str]) -> int:
 
     _set_limits(request["limits"], torch.cuda.is_available())
     torch.set_num_threads(int(request["limits"]["threads"]))
+    if "self_test" in request:
+        torch.save({"value": self_test(**request["self_test"])}, request["result"])
+        return 0
     seed_everything(int(request["seed"]))
     sys.path.insert(0, str(sandbox))
     probe = getattr(importlib.import_module(f"autograder.probes.{request['project']}"), request["probe"])

@@ -111,7 +111,20 @@ def _worker(project: str, folder: Path, args: dict, seeds: list[int]) -> None:
             values.append({"value": probe(**{**args, "seed": seed})})
         except Exception as err:  # noqa: BLE001 -- a broken variant may raise
             values.append({"error": f"{type(err).__name__}: {err}"})
-    print("RESULT " + json.dumps(values, default=float))
+    print("RESULT " + json.dumps(values, default=lambda value: value.tolist()))  # tensors as nested lists
+
+
+RAW_OUTPUTS = ("outputs", "scores", "true_scores", "shuffled_scores")
+"""The probes' raw tensors, which the checks score (sent back from the worker as nested lists)."""
+
+
+def _tensors(run: dict) -> dict:
+    """A worker's run with the probe's raw outputs as tensors again."""
+    import torch
+
+    if "value" in run:
+        run["value"] = {k: torch.tensor(v) if k in RAW_OUTPUTS else v for k, v in run["value"].items()}
+    return run
 
 
 def main(argv=None) -> int:
@@ -154,7 +167,7 @@ def main(argv=None) -> int:
                 if line is None:
                     print(f"{variant:14} worker failed: {done.stderr[-500:]}")
                     continue
-                runs = json.loads(line[len("RESULT "):])
+                runs = [_tensors(run) for run in json.loads(line[len("RESULT "):])]
                 passed = {c.name: 0 for c in wanted}
                 for run in runs:
                     for check in wanted:

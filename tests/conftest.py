@@ -1,14 +1,18 @@
 """Shared fixtures: small generated data sets, made once per test session.
 
 ``faces_small`` and ``shapes_small`` are each project's folder; ``data_root_small``
-is the root holding both (what ``CVDATA_ROOT`` points notebooks at).
+is the root holding both (what ``CVDATA_ROOT`` points notebooks at), and
+``backbone_root_small`` the same root once a tiny shapes backbone is cached in it.
 """
 from __future__ import annotations
 
 import pytest
 
 from cvdata.faces import FacesConfig, generate_faces
-from cvdata.paths import faces_dir, shapes_dir
+from cvdata.meta import is_current
+from cvdata.paths import GENERATED_DIR, faces_dir, shapes_dir
+from cvdata.shapes_backbone import BackboneConfig, ensure_backbone
+from cvdata.shapes_backbone import is_current as backbone_is_current
 from cvdata.shapes_world import ShapesConfig, generate_shapes
 
 SMALL_FACES = FacesConfig(n_train=40, n_test=12)
@@ -25,6 +29,14 @@ def data_root_small(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def backbone_root_small(data_root_small):
+    """``data_root_small`` with a tiny pretrained shapes backbone cached in it (``BackboneConfig.quick()``,
+    what the notebooks' quick mode asks for): the root to point ``CVDATA_ROOT`` at."""
+    ensure_backbone(data_root_small, BackboneConfig.quick(), progress=False)
+    return data_root_small
+
+
+@pytest.fixture(scope="session")
 def faces_small(data_root_small):
     """A small synthetic faces set (Udacity layout); returns its folder."""
     return faces_dir(data_root_small)
@@ -36,10 +48,24 @@ def shapes_small(data_root_small):
     return shapes_dir(data_root_small)
 
 
+def _holds_the_defaults(root) -> bool:
+    """True when ``root`` holds the default data sets and the default shapes backbone made from them."""
+    return (is_current(faces_dir(root), FacesConfig()) and is_current(shapes_dir(root), ShapesConfig())
+            and backbone_is_current(root, BackboneConfig()))
+
+
 @pytest.fixture(scope="session")
 def data_root_full(tmp_path_factory):
-    """The default synthetic data sets (what ``python -m cvdata ensure`` makes), in a temp root."""
+    """The default synthetic data sets and shapes backbone (what ``python -m cvdata ensure`` makes).
+
+    ``datasets/generated/`` when it holds exactly those (``make test`` runs ``cvdata ensure`` first,
+    so the tests share the data and the 3-minute backbone with ``make grade``); otherwise, e.g. after
+    a custom ``cvdata generate``, they are made in a temp root. The tests only read this root.
+    """
+    if _holds_the_defaults(GENERATED_DIR):
+        return GENERATED_DIR
     root = tmp_path_factory.mktemp("data_full")
     generate_faces(faces_dir(root), FacesConfig(), workers=2, progress=False)
     generate_shapes(shapes_dir(root), ShapesConfig(), workers=2)
+    ensure_backbone(root, BackboneConfig(), progress=False)
     return root

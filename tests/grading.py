@@ -12,14 +12,11 @@ from autograder.grader import grade_submission
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 from autograder.report import validate_results
+from autograder.scorecard import TRAINING
 from cvdata.paths import DATA_ROOT_ENV
 
-REFERENCE_TRAINING = {
-    "facial_keypoints": ["train.py", "--epochs", "5", "--quiet"],
-    "image_captioning": ["train.py", "--epochs", "1000", "--max-steps", "1000", "--quiet", "--out", "models"],
-}
-"""Short reference training runs for the tests, counted in epochs or steps (not seconds) so that
-the trained model does not depend on the machine's speed; the main job trains longer."""
+REFERENCE_TRAINING = {project: [*command, "--quiet"] for project, command in TRAINING.items()}
+"""The main job's reference training (``autograder.scorecard.TRAINING``, counted in epochs and steps), quiet."""
 
 
 def copy_solution(project: str, target: Path) -> Path:

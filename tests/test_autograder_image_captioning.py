@@ -1,13 +1,19 @@
 """Grading the image captioning project: the reference gets full marks, the lessons zero for every stub."""
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from autograder.checks import Context
+from autograder.checks import image_captioning as ic_checks
 from autograder.checks.image_captioning import CHECKS, prepare
+from autograder.heldout_seed import PUBLIC_SEED
 from autograder.paths import LESSONS_DIR
 from autograder.projects import get_project
 from autograder.sandbox import make_sandbox, remove_sandbox
+from cvdata.caption_metrics import caption_tokens
+from cvdata.coco_captions import load_coco_captions
 from grading import by_name, copy_solution, grade, grade_lessons, train_copy
 
 PROJECT = "image_captioning"
@@ -58,3 +64,31 @@ def test_reference_captions_never_reach_the_sandbox():
         assert not any(name in visible for name in ctx.answers["heldout_names"])
     finally:
         remove_sandbox(box)
+
+
+def _scored_as_captions(ctx, captions: list[str]):
+    """``_score_quality`` of a model that would caption the held-out images with ``captions``."""
+    words = ["<start>", "<end>", "<unk>"] + sorted({w for c in captions for w in c.split()})
+    ids = [[words.index(w) for w in c.split()] + [1] for c in captions]
+    return ic_checks._score_quality(ctx, {"words": words, "ids": ids})
+
+
+def test_quality_bars_sit_between_the_baseline_and_the_reference():
+    box = make_sandbox(get_project(PROJECT), LESSONS_DIR / PROJECT)
+    try:
+        ctx = Context(get_project(PROJECT), box, seed=PUBLIC_SEED)
+        prepare(ctx)
+        n = len(ctx.answers["heldout_names"])
+        visible = load_coco_captions(box.root / ctx.inputs["annotations"])
+        frequent = Counter(" ".join(caption_tokens(a["caption"])) for a in visible.anns.values()).most_common(1)[0][0]
+        baseline = _scored_as_captions(ctx, [frequent] * n)
+        assert baseline.fraction == 0, (frequent, baseline.output)  # the most frequent caption earns nothing
+        human = _scored_as_captions(ctx, [" ".join(refs[0]) for refs in ctx.answers["references"]])
+        assert human.fraction == 1, human.output  # a careful human's captions earn full marks
+    finally:
+        remove_sandbox(box)
+    figures = ic_checks.REFERENCE_FIGURES
+    for metric, table in (("bleu4", ic_checks.BLEU_CREDIT), ("semantic_accuracy", ic_checks.SEMANTIC_CREDIT)):
+        lowest = min(figures[metric])
+        assert table[0][0] <= lowest - 0.02, f"full marks for {metric} must sit below every recorded reference run"
+        assert table[-1][0] > ic_checks.BASELINE_FIGURES[metric] + 0.05, f"no credit near the {metric} baseline"

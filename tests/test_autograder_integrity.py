@@ -2,20 +2,23 @@
 
 The submissions are copies of the facial keypoints reference (no saved model)
 with one file replaced, so the untouched parts still earn their points and the
-broken part must earn none.
+broken part must earn none. The attacks that probe the child's confinement run
+in both isolation modes (``isolation_mode``: the sandbox and the fallback);
+``test_autograder_attacks`` has the hostile ones.
 """
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from autograder.isolation import Limits, sandbox_user
+from autograder.detection import detect
+from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR
 from grading import by_name, copy_solution, grade
+from isolation_modes import fallback_level, isolation_mode, sandbox_level  # noqa: F401 -- fixtures
 
 PROJECT = "facial_keypoints"
 DATA_CHECKS = ("Dataset: length and sample format", "Rescale: sizes, and keypoints follow the image",
@@ -49,7 +52,7 @@ def test_a_syntax_error(tmp_path):
                           "Your code raised SyntaxError")
 
 
-def test_exiting_the_process_on_import(tmp_path):
+def test_exiting_the_process_on_import(tmp_path, isolation_mode):
     folder = _submission(tmp_path, "models.py", "import os\nos._exit(0)\n")
     _assert_models_broken(grade(PROJECT, folder, tmp_path / "results.json", limits=FAST),
                           "the process ended (exit code 0) before returning a result")
@@ -62,7 +65,7 @@ def test_an_endless_loop_is_stopped(tmp_path):
     assert "endless loop" in tests[MODEL_CHECKS[0]]["output"]
 
 
-def test_a_forged_results_file_is_overwritten(tmp_path):
+def test_a_forged_results_file_is_overwritten(tmp_path, isolation_mode):
     results = tmp_path / "graded" / "results.json"
     forged = {"score": 1000, "max_score": 100, "execution_time": 0, "tests": []}
     source = (
@@ -83,18 +86,19 @@ def test_a_forged_results_file_is_overwritten(tmp_path):
     assert not (folder / "results.json").exists(), "the child never runs in the submission folder"
 
 
-def test_the_child_gets_no_seed_and_runs_unprivileged(tmp_path, monkeypatch):
+def test_the_child_gets_no_seed_and_runs_as_the_level_says(tmp_path, monkeypatch, isolation_mode):
     monkeypatch.setenv("AUTOGRADER_SEED", "424242")
     source = ("import os\nprint('uid', os.getuid(), 'seed', os.environ.get('AUTOGRADER_SEED'), "
               "'cwd', os.getcwd(), flush=True)\nraise RuntimeError('look at the log')\n")
     folder = _submission(tmp_path, "models.py", source)
-    data = grade(PROJECT, folder, tmp_path / "results.json", limits=FAST)
+    data = grade(PROJECT, folder, tmp_path / "results.json", limits=FAST, allow_unsandboxed=True)
     assert data["seed_source"] == "instructor" and "424242" not in json.dumps(data)
     assert "RuntimeError: look at the log" in by_name(data)[MODEL_CHECKS[0]]["output"]
     log = data["extras"][MODEL_CHECKS[0]]["log"]
     assert "seed None" in log and "autograder-facial_keypoints-" in log
-    if os.geteuid() == 0 and sandbox_user() is not None:
-        assert f"uid {sandbox_user()[0]}" in log
+    confinement = detect()
+    expected_uid = 65534 if confinement.level == "bubblewrap" else confinement.uid
+    assert f"uid {expected_uid}" in log and data["extra_data"]["isolation"]["level"] == isolation_mode
 
 
 def test_only_expected_files_are_copied(tmp_path):
@@ -116,3 +120,19 @@ def test_a_missing_file_is_named(tmp_path, name):
     assert f"{name} is missing from the submission" in data["output"] or any(
         f"{name} is missing" in t["output"] for t in data["tests"])
     assert all(t["score"] == 0 for t in data["tests"] if f"{name} is missing" in t["output"])
+
+
+def test_a_misspelled_probe_is_the_graders_fault_not_the_students(tmp_path, monkeypatch):
+    import dataclasses
+
+    import autograder.checks.facial_keypoints as checks
+    from autograder.errors import GraderError
+
+    renamed = [dataclasses.replace(checks.CHECKS[0], probe="no_such_probe"), *checks.CHECKS[1:]]
+    monkeypatch.setattr(checks, "CHECKS", renamed)
+    results = tmp_path / "results.json"
+    with pytest.raises(GraderError, match="no_such_probe"):
+        grade(PROJECT, copy_solution(PROJECT, tmp_path / "submission"), results, limits=FAST)
+    data = json.loads(results.read_text())
+    assert data["output"].startswith("The grader failed") and "no_such_probe" in data["output"]
+    assert "exit()" not in json.dumps(data)

@@ -34,5 +34,7 @@ def test_the_validator_finds_each_kind_of_problem():
     problems = "\n".join(validate_results(data))
     for fragment in ("tests[0].status", "tests[1].visibility", "outside [0, 15]", "execution_time", "not the sum"):
         assert fragment in problems
+    data["extra_data"] = ["isolation"]
+    assert "extra_data: expected an object" in validate_results(data)
     assert validate_results([]) == ["top level: expected an object, got list"]
     assert validate_results({"score": 0, "max_score": 0, "execution_time": 0}) == ["tests: expected a list"]

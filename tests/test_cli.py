@@ -1,6 +1,7 @@
 """``python -m cvdata``: generate, status and fetch, run as a user would."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ def run(*args, cwd=None):
 def test_help_lists_the_commands():
     out = run("--help")
     assert out.returncode == 0
-    for command in ("ensure", "generate", "status", "samples", "fetch"):
+    for command in ("ensure", "pretrain", "generate", "status", "samples", "fetch"):
         assert command in out.stdout
 
 
@@ -42,6 +43,16 @@ def test_fetch_offline_is_one_clear_line(tmp_path):
     assert len(lines) == 1 and "offline" in lines[0] and "Traceback" not in out.stderr
 
 
+def test_fetch_imagenet_offline_is_one_clear_line(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = subprocess.run([sys.executable, "-m", "cvdata", "fetch", "imagenet", "--base-url", f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "TORCH_HOME": str(tmp_path)})
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "offline" in out.stderr
+    assert not list(tmp_path.rglob("*.pth")), "nothing half-downloaded is taken for the weights"
+
+
 def test_bad_arguments_exit_non_zero():
     assert run("generate", "faces", "--n-train", "many").returncode == 2
-    assert run("fetch", "imagenet").returncode == 2
+    assert run("fetch", "everything").returncode == 2

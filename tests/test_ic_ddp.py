@@ -15,7 +15,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_gloo_processes_end_with_identical_weights(shapes_small, tmp_path):
+def test_two_gloo_processes_end_with_identical_weights(backbone_root_small, shapes_small, tmp_path):
     out = tmp_path / "models"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
@@ -23,7 +23,7 @@ def test_two_gloo_processes_end_with_identical_weights(shapes_small, tmp_path):
         "--epochs", "1", "--max-steps", "3", "--batch-size", "8", "--embed-size", "16", "--hidden-size", "16",
         "--image-size", "64", "--calibrate-images", "8", "--threads", "1", "--quiet", "--weight-hash", str(tmp_path / "hash"),
     ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CVDATA_ROOT": str(backbone_root_small)}  # the tiny backbone
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     hashes = [(tmp_path / f"hash.rank{r}").read_text().strip() for r in range(2)]

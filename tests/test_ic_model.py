@@ -6,6 +6,9 @@ import urllib.error
 import pytest
 import torch
 
+from cvdata.fetch import imagenet_weights
+from cvdata.paths import DATA_ROOT_ENV
+from cvdata.shapes_backbone import backbone_path, read_backbone
 from ic_import import import_ic
 
 ic = import_ic()
@@ -15,7 +18,7 @@ EMBED, HIDDEN, VOCAB = 16, 24, 11
 @pytest.fixture(scope="module")
 def encoder():
     torch.manual_seed(0)
-    return ic.model.EncoderCNN(EMBED, pretrained=False)
+    return ic.model.EncoderCNN(EMBED, pretrained=False, weights="imagenet")  # a random ResNet-50
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def test_backbone_frozen_and_embed_trainable(encoder):
 
 
 def test_train_last_stage_trains_layer4_only():
-    encoder = ic.model.EncoderCNN(EMBED, pretrained=False, train_last_stage=True)
+    encoder = ic.model.EncoderCNN(EMBED, pretrained=False, weights="imagenet", train_last_stage=True)
     layer4 = encoder.resnet[7]
     assert all(p.requires_grad for p in layer4.parameters())
     assert not any(p.requires_grad for p in encoder.resnet[:7].parameters())
@@ -48,14 +51,62 @@ def test_train_last_stage_trains_layer4_only():
     assert encoder.head(stem).shape == (2, EMBED)
 
 
-def test_unreachable_weights_give_one_clear_line(monkeypatch):
+@pytest.fixture
+def offline_torch_home(tmp_path, monkeypatch, backbone_root_small):
+    """No ImageNet weights on this machine (an empty torch cache) and the tiny shapes backbone as the data root's."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv(DATA_ROOT_ENV, str(backbone_root_small))
+    return tmp_path / "torch"
+
+
+def _only_the_head_trains(encoder) -> None:
+    assert not any(p.requires_grad for p in encoder.resnet.parameters())
+    head = list(encoder.embed.parameters()) + list(encoder.bn.parameters())
+    assert {id(p) for p in encoder.trainable_parameters()} == {id(p) for p in head}
+    encoder.train()
+    assert not any(m.training for m in encoder.resnet.modules() if isinstance(m, torch.nn.BatchNorm2d))  # fixed
+
+
+def test_offline_the_shapes_backbone_is_used_frozen(offline_torch_home, backbone_root_small, capsys):
+    encoder = ic.model.EncoderCNN(EMBED)  # pretrained=True, weights="auto"
+    assert (encoder.weights, encoder.arch, encoder.image_size) == ("shapes", "resnet18", 64)
+    assert "shapes-world backbone" in capsys.readouterr().out
+    cached = read_backbone(backbone_path(backbone_root_small))["state_dict"]
+    assert torch.equal(encoder.resnet[0].weight, cached["conv1.weight"])  # conv1 is resnet[0]
+    assert encoder.embed.in_features == 512
+    _only_the_head_trains(encoder)
+    assert encoder(torch.randn(2, 3, 64, 64)).shape == (2, EMBED)
+
+
+def test_with_imagenet_weights_on_the_machine_they_are_used_frozen(offline_torch_home, capsys):
+    fake = ic.backbones.torchvision.models.resnet50(weights=None).state_dict()
+    fake["conv1.weight"].fill_(0.25)  # recognisable
+    _, path = imagenet_weights()
+    path.parent.mkdir(parents=True)
+    torch.save(fake, path)
+    encoder = ic.model.EncoderCNN(EMBED)
+    assert (encoder.weights, encoder.arch, encoder.image_size) == ("imagenet", "resnet50", 224)
+    assert "ImageNet ResNet-50" in capsys.readouterr().out
+    assert bool((encoder.resnet[0].weight == 0.25).all()) and encoder.embed.in_features == 2048
+    _only_the_head_trains(encoder)
+
+
+def test_unreachable_imagenet_weights_give_one_clear_line(offline_torch_home, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(ic.model.torchvision.models, "resnet50", offline)
-    with pytest.raises(ic.model.PretrainedWeightsError, match="pretrained=False") as err:
-        ic.model.EncoderCNN(EMBED, pretrained=True)
+    monkeypatch.setattr(ic.backbones.torchvision.models, "resnet50", offline)
+    with pytest.raises(ic.model.PretrainedWeightsError, match="weights='shapes'") as err:
+        ic.model.EncoderCNN(EMBED, weights="imagenet")
     assert "\n" not in str(err.value)
+
+
+def test_random_weights_read_and_download_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(DATA_ROOT_ENV, str(tmp_path))  # no data, no cache: nothing to read
+    for weights, arch in (("shapes", "resnet18"), ("imagenet", "resnet50")):
+        encoder = ic.model.EncoderCNN(EMBED, pretrained=False, weights=weights)
+        assert (encoder.weights, encoder.arch) == (weights, arch)
+    assert not (tmp_path / "backbone").exists()
 
 
 def test_decoder_forward_shape(decoder):
@@ -112,7 +163,7 @@ def test_beam_search_returns_valid_captions(decoder):
 
 
 def test_config_builds_the_pair():
-    config = ic.model.ModelConfig(embed_size=EMBED, hidden_size=HIDDEN, vocab_size=VOCAB)
+    config = ic.model.ModelConfig(embed_size=EMBED, hidden_size=HIDDEN, vocab_size=VOCAB, pretrained=False)
     encoder, decoder = config.build()
     assert encoder.embed.out_features == EMBED and decoder.linear.out_features == VOCAB
     assert ic.model.ModelConfig.from_dict(config.to_dict()) == config

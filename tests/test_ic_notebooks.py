@@ -46,11 +46,11 @@ def _assert_ran(run, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def solution_runs(tmp_path_factory, data_root_small):
+def solution_runs(tmp_path_factory, backbone_root_small):
     """Run the four solution notebooks in order in one copy: (copy, {name: run}, files they added)."""
     copy = copy_project(SOLUTIONS_DIR / PROJECT, tmp_path_factory.mktemp("ic_solution"))
     before = _files(copy)
-    runs = {name: run_notebook(copy / name, data_root_small) for name in NOTEBOOKS}
+    runs = {name: run_notebook(copy / name, backbone_root_small) for name in NOTEBOOKS}
     return copy, runs, _files(copy) - before
 
 
@@ -93,11 +93,11 @@ def test_inference_notebook_uses_the_trained_checkpoint(solution_runs):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_lesson_notebook_stops_at_its_first_stub(tmp_path, data_root_small, name):
+def test_lesson_notebook_stops_at_its_first_stub(tmp_path, backbone_root_small, name):
     solution_nb = nbformat.read(SOLUTIONS_DIR / PROJECT / name, as_version=4)
     expected = first_stub_cell(solution_nb)
     copy = copy_project(LESSONS_DIR / PROJECT, tmp_path)
-    run = run_notebook(copy / name, data_root_small)
+    run = run_notebook(copy / name, backbone_root_small)
     assert run.error_name == "NotImplementedError", (
         f"lesson {name}: expected NotImplementedError in cell {expected}, got "
         f"{run.error_name}: {run.error_value} in cell {run.failed_cell}"

@@ -1,10 +1,13 @@
 """Image captioning: a tiny seeded training run learns; checkpoints, clean_sentence, evaluation."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from cvdata.errors import DataError
+from cvdata.paths import DATA_ROOT_ENV
 from cvdata.runtime import seed_everything
 from ic_import import import_ic
 
@@ -22,10 +25,18 @@ def loaders(shapes_small, tmp_path_factory):
     return train, test
 
 
-def _pair(vocab, train_last_stage=False):
+@pytest.fixture
+def shapes_backbone(backbone_root_small, monkeypatch):
+    """The tiny pretrained shapes backbone is the one ``weights="shapes"`` finds."""
+    monkeypatch.setenv(DATA_ROOT_ENV, str(backbone_root_small))
+
+
+def _pair(vocab, train_last_stage=False, pretrained=False, weights="imagenet"):
+    """A small pair; by default on a random ResNet-50 (nothing read), ``pretrained`` on the shapes backbone."""
     seed_everything(0)
-    config = ic.model.ModelConfig(embed_size=32, hidden_size=48, vocab_size=len(vocab),
-                                  train_last_stage=train_last_stage, end_index=vocab.end_index)
+    config = ic.model.ModelConfig(embed_size=32, hidden_size=48, vocab_size=len(vocab), pretrained=pretrained,
+                                  weights=weights, train_last_stage=train_last_stage, end_index=vocab.end_index,
+                                  image_size=SIZE)
     return config, *config.build()
 
 
@@ -45,6 +56,23 @@ def test_udacity_loop_decreases_loss(loaders):
     assert len(losses) == 4 and losses[-1] < losses[0] - 0.5, losses
     assert not torch.equal(encoder.embed.weight, embed_before)  # embed learns
     assert torch.equal(encoder.resnet[0].weight, frozen_before)  # the backbone does not
+
+
+def test_offline_recipe_on_the_shapes_backbone_decreases_loss_and_evaluates(loaders, shapes_backbone):
+    train_loader, test_loader = loaders
+    torch.set_num_threads(1)
+    _, encoder, decoder = _pair(train_loader.dataset.vocab, pretrained=True, weights="shapes")
+    backbone_before = encoder.resnet[0].weight.detach().clone()
+    rows = []
+    config = ic.training.TrainConfig(epochs=1000, max_steps=30, images_per_step=16, cache_features=True,
+                                     log_every=5, lr=5e-3, seed=0, lr_schedule="cosine", eval_at=(0.0,))
+    history = ic.training.train(encoder, decoder, train_loader, config, device="cpu", val_data=test_loader,
+                                progress=False, callback=lambda row, *rest: rows.append(row))
+    losses = _losses(history)
+    assert losses[-1] < losses[0] - 0.5, losses
+    assert max(row["step"] for row in history) == 30, "training stops after max_steps, whatever the clock says"
+    assert torch.equal(encoder.resnet[0].weight, backbone_before)  # the pretrained backbone stays frozen
+    assert rows and all(0 <= rows[-1][k] <= 1 for k in ("bleu1", "bleu4", "semantic_accuracy"))
 
 
 def test_cached_last_stage_recipe_decreases_loss_and_evaluates(loaders):
@@ -71,9 +99,9 @@ def test_clean_sentence(loaders):
     assert ic.training.clean_sentence(ids, vocab) == "a red circle"
 
 
-def test_checkpoint_round_trip(loaders, tmp_path):
+def test_checkpoint_round_trip(loaders, tmp_path, shapes_backbone):
     vocab = loaders[0].dataset.vocab
-    config, encoder, decoder = _pair(vocab, train_last_stage=True)
+    config, encoder, decoder = _pair(vocab, pretrained=True, weights="auto")
     torch.nn.init.normal_(decoder.linear.weight)
     ic.training.save_checkpoint(tmp_path / "models", encoder, decoder, vocab, config)
     assert {p.name for p in (tmp_path / "models").iterdir()} == {
@@ -87,6 +115,8 @@ def test_checkpoint_round_trip(loaders, tmp_path):
         features = encoder(images)[:1].unsqueeze(1)
     assert decoder.sample(features) == decoder2.sample(features)
     assert vocab2.word2idx == vocab.word2idx
+    saved = ic.model.ModelConfig.from_dict(json.loads((tmp_path / "models" / "model_config.json").read_text()))
+    assert (saved.weights, saved.arch, saved.image_size) == ("shapes", "resnet18", SIZE), "what was resolved"
     with pytest.raises(DataError, match="decoder.pt"):
         (tmp_path / "models" / "decoder.pt").unlink()
         ic.training.load_checkpoint(tmp_path / "models")

@@ -8,6 +8,11 @@ reference captions stay in ``Context.answers``, in this process).
 
 Feedback always says what was expected, what was observed, and a hint;
 ``Fail`` carries it out of a scoring function early.
+
+Nothing the child says about itself is believed: ``observed`` re-derives the
+dtype and shape of every returned array from its data before a check sees it,
+and the checks compute losses, gaps and counts from raw outputs with the
+grader's own code (``autograder.checks.losses``).
 """
 from __future__ import annotations
 
@@ -111,6 +116,28 @@ def shape_text(info: dict) -> str:
     if info.get("shape") is None:
         return info.get("type", "?")
     return f"{info['type']} {tuple(info['shape'])} {info['dtype']}"
+
+
+def _is_array_info(node) -> bool:
+    return isinstance(node, dict) and set(node) == {"type", "dtype", "shape", "value"}
+
+
+def observed(node):
+    """``node`` (a probe's value) with every ``array_info`` record's ``dtype`` and ``shape`` read off its data
+    (None where no data came back), whatever the child claimed."""
+    import torch
+
+    if _is_array_info(node):
+        value = node["value"]
+        data = value if type(value) is torch.Tensor else None
+        return {"type": node["type"], "value": data,
+                "dtype": str(data.dtype).replace("torch.", "") if data is not None else None,
+                "shape": list(data.shape) if data is not None else None}
+    if isinstance(node, dict):
+        return {key: observed(item) for key, item in node.items()}
+    if isinstance(node, list):
+        return [observed(item) for item in node]
+    return node
 
 
 def inputs_path(ctx: Context, name: str) -> str:

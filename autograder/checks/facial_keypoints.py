@@ -1,9 +1,11 @@
 """The facial keypoints checks (parent side) and the inputs they need.
 
 ``prepare`` writes into the sandbox: a small visible faces set (Udacity CSV and
-images), marked samples for the transforms, held-out face images WITHOUT their
-labels (those stay in ``ctx.answers``), and two real photos. ``CHECKS`` lists
-the checks in the order a student meets the parts.
+images), marked samples for the transforms, a preprocessed training batch for the
+short run, held-out face images WITHOUT their labels (those stay in
+``ctx.answers``), and two real photos. The checks score against the grader's
+own copies of all of these, never what is in the sandbox afterwards.
+``CHECKS`` lists the checks in the order a student meets the parts.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import cv2
 import numpy as np
 
 from autograder.checks import Check, Context, Fail, Scored, credit, feedback, inputs_path, shape_text, value_of
+from autograder.checks.losses import smooth_l1
 from autograder.checks.markers import face_keypoints, marked_sample, marker_position
 from autograder.projects import ARTEFACTS
 from cvdata.face_layout import MIRRORED_INDEX
@@ -33,6 +36,8 @@ NME_CREDIT = ((0.10, 1.0), (0.13, 0.75), (0.17, 0.5), (0.21, 0.25))
 """(NME at most, fraction of the points): the mean-shape baseline on these faces is about 0.21."""
 MIRROR_NME_CREDIT = ((0.12, 1.0), (0.16, 0.5))
 LOSS_STEPS, LOSS_IMAGES, LOSS_LR = 40, 16, 1e-3
+NET_INPUT = 224
+"""The network's input size: (1, 224, 224) grayscale in [0, 1]."""
 LOSS_DROP = 0.5
 """The final loss must be at most this fraction of the first one ..."""
 LOSS_BELOW_MEAN_SHAPE = 0.7
@@ -41,6 +46,11 @@ ASTRONAUT_FACE = (225.0, 115.0)
 """Centre of the face in ``skimage.data.astronaut()`` (x, y)."""
 FIXED_POINTS = np.stack([np.linspace(-0.9, 0.9, 68), 0.8 * np.sin(np.linspace(0, 6, 68))], axis=1)
 """What the stand-in network predicts for every face in the Haar check (normalised)."""
+_ROWS = np.linspace(0.15, 0.85, 17)
+FRAME_GRID = np.stack([np.tile(_ROWS, 4), np.repeat([0.2, 0.4, 0.6, 0.8], 17)], axis=1)
+"""(68, 2) probe points (fractions of width and height) that measure the geometry of the student's pipeline."""
+MAX_FRAME_RESIDUAL = 0.5
+"""Largest misfit of an affine map to where the pipeline put the probe points (network frame)."""
 (MODEL,) = ARTEFACTS[PROJECT]
 
 
@@ -52,6 +62,19 @@ def mirror(image: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.nda
     return image[:, ::-1].copy(), flipped[list(MIRRORED_INDEX)]
 
 
+def training_batch(images: list[np.ndarray], keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's own preprocessing for the short run: faces resized to 224x224, grayscale in [0, 1], keypoints
+    normalised. Returns ``(images (n, 1, 224, 224) float32, targets (n, 136) float32)``."""
+    inputs, targets = [], []
+    for image, points in zip(images, keypoints):
+        height, width = image.shape[:2]
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        inputs.append(cv2.resize(gray, (NET_INPUT, NET_INPUT), interpolation=cv2.INTER_AREA)[None] / 255.0)
+        scaled = points * [NET_INPUT / width, NET_INPUT / height]
+        targets.append(normalize_keypoints(scaled, NET_INPUT, NET_INPUT).reshape(136))
+    return np.stack(inputs).astype(np.float32), np.stack(targets).astype(np.float32)
+
+
 def prepare(ctx: Context) -> None:
     """Write the checks' inputs into the sandbox; keep every label of the held-out faces here."""
     import skimage.data
@@ -60,9 +83,14 @@ def prepare(ctx: Context) -> None:
     faces = root / "faces"
     generate_faces(faces, FacesConfig(n_train=N_VISIBLE, n_test=0, seed=VISIBLE_SEED), workers=1, progress=False)
     names, keypoints = read_keypoints_csv(faces / csv_name("training"))
-    ctx.answers["visible"] = {"names": names, "keypoints": keypoints}
+    images = [read_image(faces / "training" / name) for name in names]  # before any child can touch them
+    ctx.answers["visible"] = {"names": names, "keypoints": keypoints, "images": images}
     ctx.inputs.update(csv=f"{faces.relative_to(ctx.box.root)}/{csv_name('training')}",
                       images=str((faces / "training").relative_to(ctx.box.root)))
+    batch, targets = training_batch(images[:LOSS_IMAGES], keypoints[:LOSS_IMAGES])
+    np.savez(root / "short_run.npz", images=batch, targets=targets)
+    ctx.answers["short_run"] = targets
+    ctx.inputs["short_run"] = "grader_inputs/short_run.npz"
 
     template = face_keypoints(MARKED_W, MARKED_H)
     samples = [marked_sample(p, template, MARKED_H, MARKED_W) for p in MARKED_POINTS]
@@ -74,7 +102,7 @@ def prepare(ctx: Context) -> None:
     heldout = root / "heldout"
     heldout.mkdir()
     config = FacesConfig(seed=ctx.seed)
-    truth, mirrored = [], []
+    truth, mirrored, originals, flipped = [], [], [], []
     for i in range(HELDOUT_FACES):
         image, points = render_sample(config, "test", i)
         flipped_image, flipped_points = mirror(image, points)
@@ -82,8 +110,11 @@ def prepare(ctx: Context) -> None:
         write_face_image(heldout / f"face_{i + HELDOUT_FACES:03d}.jpg", flipped_image)
         truth.append(points)
         mirrored.append(flipped_points)
+        originals.append(image)
+        flipped.append(flipped_image)
     ctx.answers["heldout"] = np.stack(truth)  # (N, 68, 2) pixels -- never written to the sandbox
     ctx.answers["mirrored"] = np.stack(mirrored)
+    ctx.answers["heldout_images"] = originals + flipped  # for the HTML page (the sandbox's copies may change)
     ctx.inputs["heldout"] = "grader_inputs/heldout"
     ctx.answers["heldout_names"] = [f"face_{i:03d}.jpg" for i in range(2 * HELDOUT_FACES)]
 
@@ -126,7 +157,7 @@ def _score_dataset(ctx: Context, value: dict) -> Scored:
         if sample["type"] != "builtins.dict" or {"image", "keypoints"} - set(sample.get("keys", [])):
             problems.append(feedback('a dict {"image": ..., "keypoints": ...}', f"{sample['type']} {sample.get('keys', '')}"))
             break
-        real = read_image(f"{ctx.box.root}/{ctx.inputs['images']}/{names[index]}")
+        real = ctx.answers["visible"]["images"][index]
         if image["type"] != "numpy.ndarray" or image["dtype"] != "uint8" or tuple(image["shape"]) != real.shape:
             problems.append(feedback(f"image: numpy.ndarray {real.shape} uint8 (RGB)", shape_text(image),
                                      "read it with cvdata.images.read_image (RGB, uint8) and don't transform it here"))
@@ -256,23 +287,36 @@ def _score_net(ctx: Context, value: dict) -> Scored:
         if out["type"] != "torch.Tensor" or tuple(out["shape"] or ()) != (n, 136):
             raise Fail(feedback(f"Net()(x) with x of shape ({n}, 1, 224, 224): a tensor ({n}, 136)", shape_text(out),
                                 "flatten the features per image (x.flatten(1)), end with a Linear(..., 136)"))
-        if not out["finite"]:
+        if not np.isfinite(out["value"].double().numpy()).all():
             raise Fail(feedback("finite outputs", "NaN or inf in the output"))
     return Scored(1.0, f"Net maps (N, 1, 224, 224) to (N, 136) for N in {BATCH_SIZES} "
                        f"({value['parameters']:,} parameters).", {"parameters": value["parameters"]})
 
 
+def _training_losses(ctx: Context, value: dict) -> list[float]:
+    """The short run's losses, computed here from the network's raw outputs and the grader's targets."""
+    outputs, targets = value["outputs"], ctx.answers["short_run"]
+    expected = (LOSS_STEPS + 1, *targets.shape)
+    if type(outputs).__name__ != "Tensor" or tuple(outputs.shape) != expected:
+        raise Fail(feedback(f"the network's outputs on the batch at each step, {expected}",
+                            f"{type(outputs).__name__} {tuple(getattr(outputs, 'shape', ()))}",
+                            "Net()(x) must return (N, 136) for x of shape (N, 1, 224, 224)"))
+    return [smooth_l1(step, targets) for step in outputs.double().numpy()]
+
+
 def _score_loss(ctx: Context, value: dict) -> Scored:
-    losses = [float(v) for v in value["losses"]]
-    first, last, floor = losses[0], float(np.mean(losses[-5:])), float(value["mean_shape_loss"])
+    losses = _training_losses(ctx, value)
+    targets = ctx.answers["short_run"]
+    floor = smooth_l1(np.broadcast_to(targets.mean(0), targets.shape), targets)
+    first, last = losses[0], float(np.mean(losses[-5:]))
     extras = {"losses": losses, "mean_shape_loss": floor}
     if not np.all(np.isfinite(losses)):
         raise Fail(feedback("finite losses", "NaN or inf", "check the output scale and the learning rate"), 0, extras)
-    observed = f"loss {first:.4f} -> {last:.4f} in {len(losses)} steps; the mean-shape loss is {floor:.4f}"
+    observed = f"loss {first:.4f} -> {last:.4f} in {LOSS_STEPS} steps; the mean-shape loss is {floor:.4f}"
     if last > LOSS_DROP * first:
         raise Fail(feedback(f"the loss to fall below {LOSS_DROP:.0%} of its start in {LOSS_STEPS} Adam steps on "
                             f"{LOSS_IMAGES} faces", observed,
-                            "are all layers connected, and do the keypoints follow the transforms?"), 0, extras)
+                            "are all layers connected, and does every parameter reach the optimizer?"), 0, extras)
     if last > LOSS_BELOW_MEAN_SHAPE * floor:
         raise Fail(feedback(f"the loss to fall below {LOSS_BELOW_MEAN_SHAPE:.0%} of the mean-shape loss "
                             "(predicting the average face, which ignores the image)", observed,
@@ -283,14 +327,41 @@ def _score_loss(ctx: Context, value: dict) -> Scored:
 # ----------------------------------------------------------------------------- the saved model
 def _model_args(ctx: Context) -> dict:
     return {"model_path": f"{ctx.box.root}/{MODEL}", "image_dir": inputs_path(ctx, "heldout"),
-            "names": ctx.answers["heldout_names"]}
+            "names": ctx.answers["heldout_names"], "grid": FRAME_GRID.tolist()}
+
+
+def heldout_pixels(ctx: Context, value: dict) -> tuple[np.ndarray, float]:
+    """The model's predictions in each held-out image's pixels, and the worst misfit of the pipeline's map.
+
+    For each image, the affine map pixels -> network frame is fitted to where the
+    student's pipeline put the probe points ``FRAME_GRID``, and undone on the
+    network's output. Returns ``((2N, 68, 2) pixels, worst residual)``."""
+    outputs, frames = value["outputs"], value["frame_points"]
+    count = len(ctx.answers["heldout_names"])
+    if type(outputs).__name__ != "Tensor" or tuple(outputs.shape) != (count, 136) \
+            or type(frames).__name__ != "Tensor" or tuple(frames.shape) != (count, 68, 2):
+        raise Fail("The grader could not read the predictions of your model (expected 136 numbers per face).")
+    predictions, worst = [], 0.0
+    for image, net_points, frame_points in zip(ctx.answers["heldout_images"], outputs.double().numpy(),
+                                               frames.double().numpy()):
+        height, width = image.shape[:2]
+        design = np.hstack([FRAME_GRID * [width, height], np.ones((68, 1))])  # (68, 3)
+        coef, *_ = np.linalg.lstsq(design, frame_points, rcond=None)  # (3, 2): net = px @ M + b
+        worst = max(worst, float(np.abs(design @ coef - frame_points).max()))
+        try:
+            predictions.append((net_points.reshape(68, 2) - coef[2]) @ np.linalg.inv(coef[:2]))
+        except np.linalg.LinAlgError:
+            raise Fail(feedback("an evaluation pipeline that keeps the keypoints apart (an invertible map)",
+                                "all keypoints mapped onto a line or a point")) from None
+    return np.stack(predictions), worst
 
 
 def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, table, what: str) -> Scored:
-    predictions = value["keypoints"]
-    if type(predictions).__name__ != "Tensor" or tuple(predictions.shape) != (2 * HELDOUT_FACES, 68, 2):
-        raise Fail("The grader could not read the predictions of your model.")
-    pred = predictions[which].double().numpy()
+    predictions, worst = heldout_pixels(ctx, value)
+    if worst > MAX_FRAME_RESIDUAL:
+        raise Fail(feedback("test_transform() moves keypoints the same way for every image (no randomness)",
+                            "a random or non-affine evaluation pipeline", "use CenterCrop, not RandomCrop, for testing"))
+    pred = predictions[which]
     if not np.isfinite(pred).all():
         raise Fail(feedback("finite keypoints", "NaN or inf in the predictions"))
     scores = per_image_nme(pred, truth)
@@ -300,11 +371,8 @@ def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, tabl
     observed = f"NME {nme:.4f} on {len(truth)} {what}"
     extras = {"nme": nme, "per_image": scores.round(4).tolist()}
     order = np.argsort(scores)
-    media = {"faces": [
-        (read_image(f"{ctx.box.root}/{ctx.inputs['heldout']}/{ctx.answers['heldout_names'][which.start + i]}"),
-         pred[i], truth[i], f"{label}: NME {scores[i]:.3f}")
-        for label, i in (("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1]))
-    ]}
+    media = {"faces": [(ctx.answers["heldout_images"][which.start + i], pred[i], truth[i], f"{label}: NME {scores[i]:.3f}")
+                       for label, i in (("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1]))]}
     if fraction >= 1.0:
         return Scored(1.0, f"{observed} (full marks at NME <= {table[0][0]}).", extras, media)
     return Scored(fraction, feedback(f"NME <= {table[0][0]} for full marks (credit: {grid})", observed,
@@ -313,9 +381,6 @@ def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, tabl
 
 
 def _score_accuracy(ctx: Context, value: dict) -> Scored:
-    if value["max_residual"] > 0.5:
-        raise Fail(feedback("test_transform() moves keypoints the same way for every image (no randomness)",
-                            "a random or non-affine evaluation pipeline", "use CenterCrop, not RandomCrop, for testing"))
     return _nme_scored(ctx, value, slice(0, HELDOUT_FACES), ctx.answers["heldout"], NME_CREDIT, "held-out faces")
 
 
@@ -370,9 +435,8 @@ CHECKS = [
     Check("Net: output shape (N, 136) for several batch sizes", 10, "net_outputs",
           lambda ctx: {"batch_sizes": BATCH_SIZES}, _score_net, needs=("models.py",)),
     Check("Training: the loss falls in a short seeded run", 15, "short_training",
-          lambda ctx: {"csv_file": inputs_path(ctx, "csv"), "root_dir": inputs_path(ctx, "images"),
-                       "n_images": LOSS_IMAGES, "steps": LOSS_STEPS, "lr": LOSS_LR, "seed": 0},
-          _score_loss, needs=("data_load.py", "models.py"), slow=True),
+          lambda ctx: {"batch_file": inputs_path(ctx, "short_run"), "steps": LOSS_STEPS, "lr": LOSS_LR, "seed": 0},
+          _score_loss, needs=("models.py",), slow=True),
     Check("Keypoint accuracy of your saved model on held-out faces (NME)", 15, "heldout_predictions", _model_args,
           _score_accuracy, needs=("data_load.py", "models.py", MODEL), slow=True),
     Check("Haar faces + keypoints on a real photo", 10, "face_pipeline",

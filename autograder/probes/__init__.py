@@ -2,11 +2,14 @@
 
 Each probe module is named after its project and holds plain functions; the
 worker calls one with JSON arguments and saves its return value. Probes return
-only plain data -- tensors, numbers, strings, lists and dicts -- and describe
-every object the student's code returned (its exact type, dtype and shape)
-rather than trusting it, so the parent can check types without unpickling
-anything of the student's. A probe that tests several things runs each with
-``attempt`` so that one stub does not hide the others.
+only raw observations -- the tensors the student's code produced, numbers,
+strings, lists and dicts -- never a judgement: losses, gaps, counts and shapes
+that decide points are computed by the parent from these (``autograder.checks``),
+since the student's code can patch anything in this process, torch included.
+Every object the student's code returned is described by its exact type (a
+subclass is named, not trusted) with a plain copy of its data. A probe that
+tests several things runs each with ``attempt`` so that one stub does not hide
+the others.
 """
 from __future__ import annotations
 
@@ -23,21 +26,18 @@ def type_name(value) -> str:
     return f"{module}.{kind.__qualname__}"
 
 
-def array_info(value, keep: bool = True) -> dict:
+def array_info(value) -> dict:
     """``{"type", "dtype", "shape", "value"}`` of an array-like; ``value`` a plain CPU tensor copy (or None).
 
     Only exact ``numpy.ndarray`` and ``torch.Tensor`` objects are copied: a
-    subclass is described but its data is not returned.
+    subclass is described but its data is not returned. The parent reads
+    ``dtype`` and ``shape`` off ``value`` itself (``autograder.checks.observed``).
     """
     info = {"type": type_name(value), "dtype": None, "shape": None, "value": None}
-    if type(value) is np.ndarray:
-        info.update(dtype=str(value.dtype), shape=list(value.shape))
-        if keep and value.dtype != object:
-            info["value"] = torch.from_numpy(np.array(value, copy=True))
+    if type(value) is np.ndarray and value.dtype != object:
+        info["value"] = torch.from_numpy(np.array(value, copy=True))
     elif type(value) is torch.Tensor:
-        info.update(dtype=str(value.dtype).replace("torch.", ""), shape=list(value.shape))
-        if keep:
-            info["value"] = value.detach().to("cpu").clone()
+        info["value"] = value.detach().to("cpu").clone()
     return info
 
 

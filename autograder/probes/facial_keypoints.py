@@ -2,8 +2,10 @@
 
 The student's modules (``data_load``, ``models``, ``face_pipeline``) are imported
 from the sandbox, the working folder. Inputs come from ``grader_inputs/``:
-visible generated faces (a CSV and images), held-out images WITHOUT their
-labels, and photos. Every probe returns observations; the parent scores them.
+visible generated faces (a CSV and images), the grader's own preprocessed
+training batch, held-out images WITHOUT their labels, and photos. Every probe
+returns raw observations (the network's outputs, where the pipeline put probe
+points); the parent computes losses, maps and errors from them.
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ def data_pipeline(csv_file: str, root_dir: str, indices: list[int], samples_file
 
 # ----------------------------------------------------------------------------- the network
 def net_outputs(batch_sizes: list[int]) -> dict:
-    """``Net()`` in eval mode on random (N, 1, 224, 224) batches: output descriptions and parameter count."""
+    """``Net()`` in eval mode on random (N, 1, 224, 224) batches: its outputs, and its parameter count."""
     import models
 
     net = models.Net()
@@ -75,10 +77,7 @@ def net_outputs(batch_sizes: list[int]) -> dict:
     for n in batch_sizes:
         def forward(n=n):
             with torch.no_grad():
-                out = net(torch.rand(n, 1, INPUT_SIZE, INPUT_SIZE))
-            info = array_info(out, keep=False)
-            info["finite"] = bool(torch.isfinite(out).all()) if type(out) is torch.Tensor else None
-            return info
+                return array_info(net(torch.rand(n, 1, INPUT_SIZE, INPUT_SIZE)))
         outputs.append(attempt(forward))
     return {"outputs": outputs, "parameters": sum(p.numel() for p in net.parameters())}
 
@@ -93,34 +92,35 @@ def _pipeline_transform(data_load):
                                data_load.ToTensor()])
 
 
-def short_training(csv_file: str, root_dir: str, n_images: int, steps: int, lr: float, seed: int) -> dict:
-    """Train a fresh ``Net()`` on ``n_images`` faces through the student's own dataset and transforms.
+def short_training(batch_file: str, steps: int, lr: float, seed: int) -> dict:
+    """Train a fresh ``Net()`` for ``steps`` Adam steps (smooth-L1 loss) on the grader's batch.
 
-    Adam (``lr``), smooth-L1 loss, the same batch (all ``n_images``) every step.
-    Returns the loss before each step and the loss of predicting the batch's mean
-    shape (the floor a network that ignores the image can reach).
+    ``batch_file``: ``images`` (n, 1, 224, 224) float32 and ``targets`` (n, 136),
+    prepared by the grader. Returns ``{"outputs": (steps + 1, n, 136)}``: the
+    network's outputs on the batch before each step (train mode, the ones the
+    loss is taken of) and after the last. The parent computes the losses.
     """
-    import data_load
     import models
 
-    dataset = data_load.FacialKeypointsDataset(csv_file, root_dir, transform=_pipeline_transform(data_load))
-    samples = [dataset[i] for i in range(n_images)]
-    images = torch.stack([torch.as_tensor(s["image"], dtype=torch.float32) for s in samples])  # (n, 1, 224, 224)
-    target = torch.stack([torch.as_tensor(s["keypoints"], dtype=torch.float32).reshape(-1) for s in samples])  # (n, 136)
+    with np.load(batch_file, allow_pickle=False) as data:
+        images = torch.from_numpy(data["images"])  # (n, 1, 224, 224)
+        target = torch.from_numpy(data["targets"])  # (n, 136)
     seed_everything(seed)
     net = models.Net()
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     loss_fn = nn.SmoothL1Loss()
-    losses = []
+    outputs = []
     net.train()
     for _ in range(steps):
-        loss = loss_fn(net(images).reshape(len(images), -1), target)
+        out = net(images).reshape(len(images), -1)  # (n, 136)
+        outputs.append(out.detach().clone())
+        loss = loss_fn(out, target)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss.detach()))
-    floor = float(loss_fn(target.mean(0, keepdim=True).expand_as(target), target))
-    return {"losses": losses, "mean_shape_loss": floor}
+    with torch.no_grad():
+        outputs.append(net(images).reshape(len(images), -1).clone())
+    return {"outputs": torch.stack(outputs)}  # (steps + 1, n, 136)
 
 
 # ----------------------------------------------------------------------------- the saved model
@@ -137,46 +137,28 @@ def _load_net(path: str):
     return net.eval()
 
 
-def _frame_map(transform, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, object]:
-    """Fit the affine map pixels -> network frame that ``transform`` applies to keypoints.
+def heldout_predictions(model_path: str, image_dir: str, names: list[str], grid: list) -> dict:
+    """The student's saved model on held-out images, through the student's evaluation pipeline.
 
-    Probe points (not labels) spread over the image go through the student's
-    pipeline; returns ``(M (2, 2), b (2,), worst residual, transformed image)``
-    with ``net = px @ M + b``.
-    """
-    h, w = image.shape[:2]
-    u = np.linspace(0.15, 0.85, 17)
-    grid = np.array([(x * w, y * h) for x, y in zip(np.tile(u, 4), np.repeat([0.2, 0.4, 0.6, 0.8], 17))],
-                    dtype=np.float32)  # (68, 2)
-    out = transform({"image": image, "keypoints": grid.copy()})
-    net_points = np.asarray(torch.as_tensor(out["keypoints"]).reshape(68, 2), dtype=np.float64)
-    design = np.hstack([grid, np.ones((68, 1))])  # (68, 3)
-    coef, *_ = np.linalg.lstsq(design, net_points, rcond=None)  # (3, 2)
-    residual = float(np.abs(design @ coef - net_points).max())
-    return coef[:2], coef[2], residual, out["image"]
-
-
-def heldout_predictions(model_path: str, image_dir: str, names: list[str]) -> dict:
-    """Keypoints the student's saved model predicts on held-out images, in each image's pixels.
-
-    Each image goes through the student's evaluation pipeline; the pipeline's
-    geometry (an affine map, measured with probe points) is undone on the output.
-    Returns ``{"keypoints": (N, 68, 2) float32 tensor, "max_residual": float}``.
+    ``grid``: (68, 2) probe points as fractions of an image's width and height,
+    sent through the pipeline with each image (in place of its unknown
+    keypoints) so that the parent can fit the pipeline's geometry and map the
+    outputs back to pixels. Returns ``{"outputs": (N, 136), "frame_points": (N, 68, 2)}``.
     """
     import data_load
 
     net = _load_net(model_path)
     transform = _pipeline_transform(data_load)
-    predictions, worst = [], 0.0
+    fractions = np.asarray(grid, dtype=np.float32)  # (68, 2)
+    outputs, frames = [], []
     for name in names:
         image = read_image(f"{image_dir}/{name}")
-        matrix, shift, residual, tensor = _frame_map(transform, image)
-        worst = max(worst, residual)
+        height, width = image.shape[:2]
+        out = transform({"image": image, "keypoints": fractions * np.float32([width, height])})
+        frames.append(torch.as_tensor(out["keypoints"]).reshape(68, 2).double())
         with torch.no_grad():
-            out = net(torch.as_tensor(tensor, dtype=torch.float32).unsqueeze(0))  # (1, 136)
-        net_points = out.reshape(68, 2).double().numpy()
-        predictions.append((net_points - shift) @ np.linalg.inv(matrix))  # (68, 2) pixels
-    return {"keypoints": torch.from_numpy(np.stack(predictions).astype(np.float32)), "max_residual": worst}
+            outputs.append(net(torch.as_tensor(out["image"], dtype=torch.float32).unsqueeze(0)).reshape(-1))
+    return {"outputs": torch.stack(outputs).float(), "frame_points": torch.stack(frames)}
 
 
 # ----------------------------------------------------------------------------- Haar pipeline

@@ -3,6 +3,9 @@
 The student's ``vocabulary``, ``data_loader`` and ``model`` modules are imported
 from the sandbox. Inputs in ``grader_inputs/``: a small visible shapes-world set
 (COCO captions JSON and images) and held-out images WITHOUT their captions.
+Probes return raw observations -- the decoder's scores, sampled word indices,
+the vocabulary, each parameter's size -- and the parent computes losses, gaps
+and counts from them.
 """
 from __future__ import annotations
 
@@ -54,14 +57,21 @@ def vocabulary_and_loader(annotations_file: str, data_dir: str, vocab_file: str,
                 out.append({"type": type_name(batch)})
                 continue
             images, captions = batch
-            out.append({"type": "pair", "images": array_info(images, keep=False), "captions": array_info(captions)})
+            out.append({"type": "pair", "images": array_info(images), "captions": array_info(captions)})
         return out
 
     return {"vocab": attempt(build), "reloaded": attempt(reload), "batches": attempt(batches)}
 
 
+def _parameters(module: torch.nn.Module) -> list[dict]:
+    """Every parameter: its name, size, whether it trains, and whether it is a convolution's weight."""
+    convs = {id(m.weight) for m in module.modules() if isinstance(m, torch.nn.Conv2d)}
+    return [{"name": name, "numel": int(p.numel()), "trains": bool(p.requires_grad), "conv": id(p) in convs}
+            for name, p in module.named_parameters()]
+
+
 def model_shapes(embed_size: int, hidden_size: int, vocab_size: int, batch: int, length: int, image_size: int) -> dict:
-    """``EncoderCNN`` and ``DecoderRNN`` output descriptions, and which encoder parameters train."""
+    """``EncoderCNN`` and ``DecoderRNN`` outputs on random inputs, and every encoder parameter (see ``_parameters``)."""
     import model
 
     def encoder() -> dict:
@@ -69,23 +79,15 @@ def model_shapes(embed_size: int, hidden_size: int, vocab_size: int, batch: int,
         enc.eval()
         with torch.no_grad():
             out = enc(torch.randn(batch, 3, image_size, image_size))
-        convs = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d)]
-        embed = getattr(enc, "embed", None)
-        return {
-            "output": array_info(out, keep=False),
-            "conv_weights": sum(m.weight.numel() for m in convs),
-            "conv_trainable": sum(m.weight.numel() for m in convs if m.weight.requires_grad),
-            "trainable": sum(p.numel() for p in enc.parameters() if p.requires_grad),
-            "embed": type_name(embed),
-            "embed_trainable": bool(isinstance(embed, torch.nn.Module)
-                                    and any(p.requires_grad for p in embed.parameters())),
-        }
+        return {"output": array_info(out), "parameters": _parameters(enc),
+                "embed": type_name(getattr(enc, "embed", None))}
 
     def decoder() -> dict:
         dec = model.DecoderRNN(embed_size, hidden_size, vocab_size)
         captions = torch.randint(0, vocab_size, (batch, length))
-        out = dec(torch.randn(batch, embed_size), captions)
-        return {"output": array_info(out, keep=False)}
+        with torch.no_grad():
+            out = dec(torch.randn(batch, embed_size), captions)
+        return {"output": array_info(out)}
 
     return {"encoder": attempt(encoder), "decoder": attempt(decoder)}
 
@@ -107,8 +109,14 @@ def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir:
               captions: list[str], steps: int, embed_size: int, hidden_size: int, image_size: int, lr: float,
               seed: int, max_len: int) -> dict:
     """Train a fresh encoder/decoder pair on a few image-caption pairs (teacher forcing, Adam on the
-    decoder and ``encoder.embed``), then: its loss on the true pairs and on shuffled pairs, and greedy
-    ``sample`` output for each image."""
+    decoder and ``encoder.embed``), the captions encoded with the student's vocabulary.
+
+    Returns raw outputs: ``scores`` (steps, N, L, V), the decoder's scores before
+    each step; ``true_scores`` (N, L, V) after training, and ``shuffled_scores``
+    (N - 1, N, L, V) with the image features rolled by 1 .. N - 1 places; greedy
+    ``sample`` output for each image; and the vocabulary (``word2idx``, its
+    special words). The parent encodes the captions itself and computes the losses.
+    """
     import model
     import vocabulary
 
@@ -120,27 +128,22 @@ def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir:
     decoder = model.DecoderRNN(embed_size, hidden_size, len(vocab))
     params = list(decoder.parameters()) + list(encoder.embed.parameters())
     optimizer = torch.optim.Adam(params, lr=lr)
-
-    def loss_of(features: torch.Tensor) -> torch.Tensor:
-        scores = decoder(features, targets)  # (N, L, V)
-        return F.cross_entropy(scores.reshape(-1, scores.shape[-1]), targets.reshape(-1))
-
-    losses = []
+    scores_per_step = []
     encoder.train()
     decoder.train()
     for _ in range(steps):
-        loss = loss_of(encoder(images))
+        scores = decoder(encoder(images), targets)  # (N, L, V)
+        scores_per_step.append(scores.detach().clone())
+        loss = F.cross_entropy(scores.reshape(-1, scores.shape[-1]), targets.reshape(-1))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss.detach()))
     encoder.eval()
     decoder.eval()
     with torch.no_grad():
         features = encoder(images)  # (N, E)
-        true_loss = float(loss_of(features))
-        shifts = range(1, len(names))
-        shuffled = sum(float(loss_of(features.roll(k, dims=0))) for k in shifts) / len(shifts)
+        true_scores = decoder(features, targets).clone()
+        shuffled = torch.stack([decoder(features.roll(k, dims=0), targets) for k in range(1, len(names))])
 
     def sample(k: int) -> dict:
         with torch.no_grad():
@@ -149,10 +152,26 @@ def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir:
         return {"type": type_name(ids), "ids": ids if ok else [],
                 "item_types": sorted({type_name(i) for i in ids}) if isinstance(ids, (list, tuple)) else []}
 
-    return {"losses": losses, "true_loss": true_loss, "shuffled_loss": shuffled,
-            "samples": [attempt(sample, k) for k in range(len(names))],
-            "vocab_size": len(vocab), "end_index": int(vocab(vocab.end_word)),
-            "idx2word": {str(int(k)): str(v) for k, v in vocab.idx2word.items()}}
+    return {"scores": torch.stack(scores_per_step), "true_scores": true_scores, "shuffled_scores": shuffled,
+            "samples": [attempt(sample, k) for k in range(len(names))], "vocab_size": len(vocab),
+            "word2idx": {str(k): int(v) for k, v in vocab.word2idx.items()},
+            "special": [str(vocab.start_word), str(vocab.end_word), str(vocab.unk_word)]}
+
+
+def _build_encoder(model, config: dict):
+    """The student's ``EncoderCNN`` as saved (random weights, nothing read or downloaded): the weight source,
+    architecture and opt-in keyword the config records, as far as the student's class accepts them."""
+    options = {"weights": config.get("weights", "imagenet"),  # checkpoints before the course's backbone: ResNet-50
+               "arch": config.get("arch"),
+               "train_last_stage": bool(config.get("train_last_stage", False))}
+    options = {k: v for k, v in options.items() if v is not None}
+    while True:
+        try:
+            return model.EncoderCNN(config["embed_size"], pretrained=False, **options)
+        except TypeError:  # a student's EncoderCNN without some of the keywords: drop the last one
+            if not options:
+                raise
+            options.pop(next(reversed(options)))
 
 
 def _load_trained(model_dir: str):
@@ -162,11 +181,7 @@ def _load_trained(model_dir: str):
     folder = Path(model_dir)
     config = json.loads((folder / "model_config.json").read_text(encoding="utf-8"))
     words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))["words"]
-    try:
-        encoder = model.EncoderCNN(config["embed_size"], pretrained=False,
-                                   train_last_stage=bool(config.get("train_last_stage", False)))
-    except TypeError:  # a student's EncoderCNN without the opt-in keyword
-        encoder = model.EncoderCNN(config["embed_size"], pretrained=False)
+    encoder = _build_encoder(model, config)
     decoder = model.DecoderRNN(config["embed_size"], config["hidden_size"], config["vocab_size"],
                                config.get("num_layers", 1))
     encoder.load_state_dict(torch.load(folder / "encoder.pt", map_location="cpu", weights_only=True))

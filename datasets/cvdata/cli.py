@@ -1,12 +1,14 @@
 """``python -m cvdata``: generate, inspect and fetch the course's data.
 
-    python -m cvdata ensure                 # generate the default synthetic data if missing or stale
+    python -m cvdata ensure                 # the default synthetic data and shapes backbone, if missing or stale
+    python -m cvdata pretrain               # pretrain the shapes backbone (cached; about 3 minutes)
     python -m cvdata generate faces --n-train 3000 --n-test 600 --seed 68
     python -m cvdata generate shapes --n-train 4000 --seed 2024
     python -m cvdata status                 # what is where
     python -m cvdata samples                # redraw the sample grids in datasets/samples/
     python -m cvdata fetch faces            # Udacity's real data (needs internet)
     python -m cvdata fetch coco --parts annotations,val
+    python -m cvdata fetch imagenet         # torchvision's ResNet-50 ImageNet weights
 
 Errors in the data or the network print one line and exit with status 2.
 """
@@ -55,6 +57,20 @@ def cmd_ensure(args) -> None:
         print(f"{kind}: generating the default data set into {folder}")
         summary = _generate(kind, args.root, config, args.workers)
         print(f"{kind}: {summary.get('counts')} in {summary.get('seconds')} s ({summary.get('images_per_second')} images/s)")
+    if not args.no_backbone:
+        cmd_pretrain(argparse.Namespace(root=args.root, force=False))
+
+
+def cmd_pretrain(args) -> None:
+    from .shapes_backbone import BackboneConfig, ensure_backbone, is_current
+
+    overrides = {name: getattr(args, name) for name in ("steps", "seed", "image_size", "batch_size", "arch")
+                 if getattr(args, name, None) is not None}
+    config = replace(BackboneConfig(), **overrides)
+    if is_current(args.root, config) and not args.force:
+        print(f"shapes backbone: up to date in {args.root}")
+        return
+    ensure_backbone(args.root, config, force=args.force)
 
 
 def cmd_generate(args) -> None:
@@ -89,7 +105,11 @@ def cmd_samples(args) -> None:
 def cmd_fetch(args) -> None:
     from .fetch import COCO_DEFAULT_PARTS, fetch_coco, fetch_udacity_faces
 
-    if args.dataset == "faces":
+    if args.dataset == "imagenet":
+        from .fetch import fetch_imagenet_weights
+
+        fetch_imagenet_weights(base_url=args.base_url)
+    elif args.dataset == "faces":
         fetch_udacity_faces(args.root, base_url=args.base_url)
     else:
         fetch_coco(args.root, args.parts or COCO_DEFAULT_PARTS, base_url=args.base_url)
@@ -106,10 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cvdata", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ensure", help="generate the default synthetic data sets if missing or stale")
+    p = sub.add_parser("ensure", help="generate the default synthetic data sets (and pretrain the shapes backbone) "
+                                      "if missing or stale")
     p.add_argument("--root", type=Path, default=GENERATED_DIR)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    p.add_argument("--no-backbone", action="store_true", help="skip the shapes backbone (python -m cvdata pretrain)")
     p.set_defaults(func=cmd_ensure)
 
     p = sub.add_parser("generate", help="generate one synthetic data set with chosen sizes and seed")
@@ -121,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config_options(kp, config)
         kp.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("pretrain", help="pretrain the captioning encoder's shapes-world backbone (cached)")
+    p.add_argument("--root", type=Path, default=GENERATED_DIR, help="the generated-data root holding shapes/")
+    p.add_argument("--steps", type=int, help="optimiser steps (default: BackboneConfig.steps)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--image-size", dest="image_size", type=int)
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--arch", help="a torchvision ResNet, e.g. resnet18 (default) or resnet34")
+    p.add_argument("--force", action="store_true", help="pretrain again even if up to date")
+    p.set_defaults(func=cmd_pretrain)
+
     p = sub.add_parser("status", help="show which data sets are present and where")
     p.add_argument("--root", type=Path, default=GENERATED_DIR)
     p.add_argument("--real-root", type=Path, default=REAL_DIR)
@@ -131,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_samples)
 
     p = sub.add_parser("fetch", help="download a real data set (needs internet)")
-    p.add_argument("dataset", choices=["faces", "coco"])
+    p.add_argument("dataset", choices=["faces", "coco", "imagenet"])
     p.add_argument("--root", type=Path, default=REAL_DIR)
     p.add_argument("--parts", help="coco only: comma-separated, from annotations,train,val,test_info,test")
     p.add_argument("--base-url", help="a mirror serving the same archive file names")

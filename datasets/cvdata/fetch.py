@@ -282,3 +282,27 @@ def fetch_coco(root: Path = REAL_DIR, parts: str | tuple[str, ...] | list[str] =
     print(f"MS COCO 2014 ({', '.join(parts)}) is in {out}: annotations/ and images/<split>2014/\n"
           f"  use it with --root {root}")
     return out
+
+
+def imagenet_weights() -> tuple[str, Path]:
+    """``(url, local file)`` of torchvision's ResNet-50 ImageNet weights (``IMAGENET1K_V1``), where
+    torchvision itself looks for them (``$TORCH_HOME/hub/checkpoints``)."""
+    import torch
+    import torchvision
+
+    url = torchvision.models.ResNet50_Weights.IMAGENET1K_V1.url
+    return url, Path(torch.hub.get_dir()) / "checkpoints" / PurePosixPath(urlsplit(url).path).name
+
+
+def fetch_imagenet_weights(*, base_url: str | None = None, progress: bool = True) -> Path:
+    """Download the ResNet-50 ImageNet weights once (98 MB, resumable); returns the file.
+
+    Afterwards ``EncoderCNN(pretrained=True)`` (weights "auto") uses them instead of
+    the course's shapes-world backbone.
+    """
+    url, dest = imagenet_weights()
+    if base_url is not None:
+        url = f"{base_url.rstrip('/')}/{dest.name}"
+    download(url, dest, progress=progress)  # offline: a one-line FetchError
+    print(f"ImageNet ResNet-50 weights are in {dest}: EncoderCNN(pretrained=True) now uses them")
+    return dest

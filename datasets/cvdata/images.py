@@ -30,3 +30,24 @@ def read_image(path: str | Path) -> np.ndarray:
     if img.shape[2] == 4:
         return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_transform(image_size: int):
+    """(H, W, 3) uint8 array or PIL image -> ``(3, image_size, image_size)`` float tensor.
+
+    Resize the shorter side (antialiased), centre crop, ImageNet's mean and standard
+    deviation: what a torchvision ResNet expects. The captioning loaders and the
+    course's backbone pretraining share this one definition.
+    """
+    from torchvision import transforms
+
+    return transforms.Compose([
+        transforms.ToTensor(),
+        transforms.Resize(image_size, antialias=True),
+        transforms.CenterCrop(image_size),
+        transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+    ])

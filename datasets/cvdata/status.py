@@ -64,11 +64,26 @@ def _section(title: str, folder: Path, body) -> list[str]:
     return [f"{title}: {folder}  [{_mb(folder_size(folder))}{extra}]", *body(folder)]
 
 
+def _backbone_line(generated: Path) -> str:
+    from .errors import DataError
+    from .shapes_backbone import backbone_path, describe, read_backbone
+
+    path = backbone_path(generated)
+    if not path.is_file():
+        return f"Shapes backbone (captioning encoder, offline): not present ({path}; python -m cvdata pretrain)"
+    try:
+        return f"Shapes backbone (captioning encoder, offline): {path}  [{_mb(path.stat().st_size)}, " \
+               f"{describe(read_backbone(path))}]"
+    except DataError as err:
+        return f"Shapes backbone (captioning encoder, offline): {err}"
+
+
 def status_report(generated: Path = GENERATED_DIR, real: Path = REAL_DIR) -> str:
     """Describe the synthetic and real data found under the two roots."""
     lines = ["Course data", "-----------"]
     lines += _section("Synthetic faces (Udacity format)", faces_dir(generated), _faces_lines)
     lines += _section("Synthetic shapes world (COCO captions format)", shapes_dir(generated), _coco_lines)
+    lines.append(_backbone_line(generated))
     lines += _section("Real Udacity facial keypoints", faces_dir(real), _faces_lines)
     lines += _section("Real MS COCO 2014", coco_dir(real), _coco_lines)
     if not faces_dir(real).is_dir() or not coco_dir(real).is_dir():

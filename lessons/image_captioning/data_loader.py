@@ -31,33 +31,26 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
-from torchvision import transforms
 
 from cvdata.coco_captions import load_coco_captions
 from cvdata.errors import DataError
-from cvdata.images import read_image
+from cvdata.images import imagenet_transform, read_image
 from cvdata.paths import data_root, shapes_dir
 from vocabulary import Vocabulary, tokenize
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 MODES = ("train", "val", "test")
 
 
-def default_transform(train: bool = True, image_size: int = 128) -> transforms.Compose:
+def default_transform(train: bool = True, image_size: int = 128):
     """Image (H, W, 3) uint8 array or PIL image -> normalised ``(3, image_size, image_size)`` tensor.
 
-    Resize the shorter side, centre crop, ImageNet normalisation. No flips and no
+    Resize the shorter side, centre crop, ImageNet normalisation (``cvdata.images.imagenet_transform``,
+    the one definition the course's backbone was pretrained with). No flips and no
     colour jitter, even for training: shapes-world captions name sides ("on the
     left") and colours, which those would falsify. ``train`` is kept for the
     Udacity signature (and for data sets where augmenting is safe).
     """
-    return transforms.Compose([
-        transforms.ToTensor(),
-        transforms.Resize(image_size, antialias=True),
-        transforms.CenterCrop(image_size),
-        transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-    ])
+    return imagenet_transform(image_size)
 
 
 def split_paths(data_dir: Path, split: str) -> tuple[Path, Path]:

@@ -18,7 +18,7 @@ from model import DecoderRNN, EncoderCNN
 from vocabulary import Vocabulary, tokenize
 
 __all__ = ["bleu_scores", "semantic_accuracy", "clean_sentence", "caption_images", "evaluate", "score_captions",
-           "most_frequent_caption_baseline"]
+           "score_by_object_count", "most_frequent_caption_baseline"]
 
 METHODS = ("greedy", "beam")
 
@@ -105,6 +105,19 @@ def score_captions(captions: dict, dataset) -> dict[str, float]:
         scores["semantic_accuracy"] = semantic_accuracy([captions[i] for i in ids],
                                                         [dataset.objects[i] for i in ids])
     return scores
+
+
+def score_by_object_count(captions: dict, dataset) -> dict[int, dict[str, float]]:
+    """``score_captions`` separately for the images with 1, 2, 3, ... objects (shapes world only):
+    ``{n_objects: {"images": count, "bleu4": ..., "semantic_accuracy": ...}}``."""
+    groups: dict[int, list] = {}
+    for image_id in captions:
+        groups.setdefault(len(dataset.objects[image_id]), []).append(image_id)
+    out = {}
+    for n, ids in sorted(groups.items()):
+        scores = score_captions({i: captions[i] for i in ids}, dataset)
+        out[n] = {"images": len(ids), "bleu4": scores["bleu4"], "semantic_accuracy": scores["semantic_accuracy"]}
+    return out
 
 
 def evaluate(encoder: EncoderCNN, decoder: DecoderRNN, loader, vocab: Vocabulary, method: str = "greedy",

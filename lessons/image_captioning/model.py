@@ -1,12 +1,16 @@
 # GENERATED from solutions/image_captioning/model.py by `python -m autograder lessons`.
 # Students: fill in the parts marked YOUR CODE HERE.
 # Course maintainers: edit solutions/image_captioning/model.py, not this file, then regenerate.
-"""Show and Tell (arXiv 1411.4555): a ResNet-50 encoder and an LSTM decoder.
+"""Show and Tell (arXiv 1411.4555): a pretrained ResNet encoder and an LSTM decoder.
 
 ``EncoderCNN`` turns images into one feature vector each; ``DecoderRNN`` reads
 that vector as its first input and then the caption's words, and predicts the
 next word at every step. ``ModelConfig`` holds the sizes; it is saved inside
 every checkpoint so sampling can't drift from training.
+
+The encoder's backbone comes from ``backbones.load_backbone``: ImageNet's
+ResNet-50 where its weights are on the machine, otherwise the course's own
+ResNet-18 pretrained on shapes-world labels (``python -m cvdata pretrain``).
 
 Word indices follow the ``Vocabulary``: ``<start>`` is 0, ``<end>`` is 1 and
 ``<unk>`` is 2 (Udacity's order). The decoder needs the end index to know when
@@ -16,15 +20,12 @@ to stop: ``DecoderRNN(..., end_index=1)`` by default, or pass
 from __future__ import annotations
 
 import contextlib
-import urllib.error
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
-import torchvision
 
-RESNET_FEATURES = 2048
-"""Channels of ResNet-50's last stage (the size of its pooled feature)."""
+from backbones import PretrainedWeightsError, load_backbone  # noqa: F401 -- PretrainedWeightsError: part of this API
 
 _LAST_STAGE = 7
 """Index of ``layer4`` in ``EncoderCNN.resnet`` (conv1, bn1, relu, maxpool, layer1..4, avgpool)."""
@@ -45,10 +46,6 @@ def fast_inference(device: torch.device):
     return contextlib.nullcontext()
 
 
-class PretrainedWeightsError(RuntimeError):
-    """ImageNet weights for ResNet-50 could not be loaded (usually: offline)."""
-
-
 @dataclass
 class ModelConfig:
     """The sizes an encoder/decoder pair is built with (saved in checkpoints)."""
@@ -57,21 +54,32 @@ class ModelConfig:
     hidden_size: int = 512
     vocab_size: int = 0
     num_layers: int = 1
-    pretrained: bool = False
+    pretrained: bool = True
+    weights: str = "auto"
+    """Backbone weights: "auto", "imagenet" or "shapes" (``backbones.SOURCES``); checkpoints record the one used."""
+    arch: str | None = None
+    """The backbone's torchvision ResNet (None: the source's default); checkpoints record it."""
     train_last_stage: bool = False
     end_index: int = 1
     dropout: float = 0.0
-    image_size: int = 224
-    """Side of the (square) images the encoder was trained on: evaluation must resize to the same."""
+    image_size: int | None = None
+    """Side of the (square) images the encoder reads (None: the backbone's own, ``EncoderCNN.image_size``);
+    evaluation must resize to the same."""
 
     def build(self) -> tuple["EncoderCNN", "DecoderRNN"]:
         """A fresh (encoder, decoder) pair of these sizes (never downloads when ``pretrained`` is False)."""
         if self.vocab_size <= 0:
             raise ValueError(f"ModelConfig.vocab_size must be positive, got {self.vocab_size}")
-        encoder = EncoderCNN(self.embed_size, pretrained=self.pretrained, train_last_stage=self.train_last_stage)
+        encoder = EncoderCNN(self.embed_size, pretrained=self.pretrained, weights=self.weights, arch=self.arch,
+                             train_last_stage=self.train_last_stage)
         decoder = DecoderRNN(self.embed_size, self.hidden_size, self.vocab_size, self.num_layers,
                              end_index=self.end_index, dropout=self.dropout)
         return encoder, decoder
+
+    def recorded(self, encoder: "EncoderCNN") -> "ModelConfig":
+        """This config with what ``encoder`` really is: its weight source, architecture and image size."""
+        return ModelConfig.from_dict({**self.to_dict(), "weights": encoder.weights, "arch": encoder.arch,
+                                      "image_size": self.image_size or encoder.image_size})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,36 +90,15 @@ class ModelConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-CaptionConfig = ModelConfig
-"""Alias: the same dataclass under the name some notebooks use."""
-
-
-def resnet50(pretrained: bool) -> nn.Module:
-    """torchvision's ResNet-50; ImageNet weights when ``pretrained`` (clear one-line error when unreachable).
-
-    With ``pretrained=False`` nothing is downloaded: the weights are torchvision's random init.
-    """
-    if not pretrained:
-        return torchvision.models.resnet50(weights=None)
-    weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V1
-    try:
-        return torchvision.models.resnet50(weights=weights)
-    except (urllib.error.URLError, OSError, RuntimeError) as err:
-        reason = str(getattr(err, "reason", err)).splitlines()[0] if str(err) else type(err).__name__
-        raise PretrainedWeightsError(
-            f"cannot load ImageNet weights for ResNet-50 ({weights.url}): {reason}; "
-            "offline? use EncoderCNN(..., pretrained=False, train_last_stage=True)"
-        ) from None
-
-
 class EncoderCNN(nn.Module):
-    """ResNet-50 without its classifier, then a trainable ``Linear(2048, embed_size)``.
+    """A pretrained ResNet without its classifier, then a trainable ``Linear(features, embed_size)``.
 
     ``(N, 3, H, W)`` normalised images -> ``(N, embed_size)`` features.
 
-    The backbone is frozen (``requires_grad=False``, BatchNorm statistics fixed);
-    only ``embed`` learns. ``train_last_stage=True`` (opt-in: the recipe for
-    training without ImageNet weights) also trains ``layer4``.
+    The backbone (``backbones.load_backbone(pretrained, weights, arch)``: ImageNet's
+    ResNet-50, 2048 features, or the course's shapes-world ResNet-18, 512 features) is
+    frozen (``requires_grad=False``, BatchNorm statistics fixed); only ``embed`` and
+    ``bn`` learn. ``train_last_stage=True`` (opt-in) also trains ``layer4``.
 
     ``embed`` is followed by ``bn``, a ``BatchNorm1d(embed_size)``: image features
     then vary across images on the same scale as word embeddings, which makes the
@@ -120,12 +107,15 @@ class EncoderCNN(nn.Module):
     Keep the attribute names ``resnet`` (conv1 ... layer4, avgpool, as an
     ``nn.Sequential``), ``embed``, ``bn`` and ``n_frozen`` (how many modules of
     ``resnet`` are frozen): ``stem``/``head`` below and the training code rely on them.
+    ``weights``, ``arch`` and ``image_size`` say which backbone this is.
     """
 
-    def __init__(self, embed_size: int, pretrained: bool = True, train_last_stage: bool = False):
+    def __init__(self, embed_size: int, pretrained: bool = True, weights: str = "auto", arch: str | None = None,
+                 train_last_stage: bool = False):
         super().__init__()
-        self.pretrained = pretrained
-        self.train_last_stage = train_last_stage
+        backbone = load_backbone(pretrained, weights, arch)  # .net (N, 3, S, S) -> (N, backbone.features)
+        self.pretrained, self.train_last_stage = pretrained, train_last_stage
+        self.weights, self.arch, self.image_size = backbone.source, backbone.arch, backbone.image_size
         self.register_buffer("bn_calibrated", torch.zeros((), dtype=torch.uint8))  # see calibrate_batchnorm
         # YOUR CODE HERE
         raise NotImplementedError("not implemented yet: EncoderCNN.__init__")
@@ -138,8 +128,8 @@ class EncoderCNN(nn.Module):
     def stem(self, images: torch.Tensor) -> torch.Tensor:
         """The frozen part: ``(N, 3, H, W)`` -> ``(N, C, h, w)``.
 
-        ``(N, 2048, 1, 1)`` when the whole backbone is frozen, ``(N, 1024, H/16, W/16)``
-        (layer3's output) with ``train_last_stage``. Runs in eval mode without
+        ``(N, F, 1, 1)`` when the whole backbone is frozen (F = 512 for ResNet-18, 2048 for
+        ResNet-50), layer3's output ``(N, F/2, H/16, W/16)`` with ``train_last_stage``. Runs in eval mode without
         gradients (in bfloat16 where the CPU supports it: ``fast_inference``),
         so its output can be cached once per image.
         """
@@ -154,7 +144,7 @@ class EncoderCNN(nn.Module):
 
     def head(self, stem_features: torch.Tensor) -> torch.Tensor:
         """The trainable part: ``stem`` output ``(N, C, h, w)`` -> ``(N, embed_size)``."""
-        x = self.resnet[self.n_frozen:](stem_features)  # (N, 2048, 1, 1)
+        x = self.resnet[self.n_frozen:](stem_features)  # (N, F, 1, 1)
         return self.bn(self.embed(x.flatten(1)))  # (N, embed_size)
 
     def train(self, mode: bool = True) -> "EncoderCNN":
@@ -176,7 +166,7 @@ class EncoderCNN(nn.Module):
         activations of a random ResNet-50 grow block after block. Measuring the
         real statistics on a few hundred training images (no gradients, no
         weights change) keeps every stage in a sensible range. Only useful
-        without ImageNet weights.
+        with ``pretrained=False`` (random weights).
         """
         frozen = self.resnet[: self.n_frozen]
         norms = [m for m in frozen.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -235,13 +225,15 @@ class DecoderRNN(nn.Module):
         raise NotImplementedError("not implemented yet: DecoderRNN.sample")
 
     def beam_search(self, features: torch.Tensor, beam_size: int = 3, max_len: int = 20,
-                    end_index: int | None = None, length_penalty: float = 1.0) -> list[int]:
+                    end_index: int | None = None, length_penalty: float = 0.0) -> list[int]:
         """Beam search: ``features (1, E)`` or ``(1, 1, E)`` -> the best word indices.
 
         Keeps the ``beam_size`` best partial captions by total log-probability;
         a caption is finished when it produces the end index (which it keeps).
-        The winner maximises ``log p / length ** length_penalty`` (1.0: the mean
-        log-probability per word; 0: the raw sum, which favours short captions).
+        The winner maximises ``log p / length ** length_penalty`` (0, the default:
+        the raw sum, which favours shorter captions; 1.0: the mean log-probability
+        per word, which favours longer ones: on the shapes world's test split it
+        named more objects and got more of them wrong, notebook 3).
         ``beam_size=1`` gives exactly the greedy ``sample``.
         """
         end = self.end_index if end_index is None else end_index

@@ -28,7 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="Udacity-layout folder (default: the synthetic faces under datasets/generated/)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help=f"checkpoint path (default {MODEL_PATH})")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs (default: 10000 on a CPU, stopped by the time budget; 40 on a GPU)")
+                        help="epochs (default: 10000 on a CPU, stopped by the time budget; 40 on a GPU); "
+                             "given, they all run unless --time-budget is given too")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="seconds of training (default: 180 on a CPU, none on a GPU)")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
@@ -39,15 +40,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def train_config(args: argparse.Namespace, on_cpu: bool) -> TrainConfig:
+    """The ``TrainConfig`` of a command line: an explicit ``--epochs`` is a fixed amount of training (the same
+    model on any machine), so only without it does the CPU get its default time budget."""
+    budget = args.time_budget if args.time_budget is not None or args.epochs else (180.0 if on_cpu else None)
+    return TrainConfig(epochs=args.epochs or (10_000 if on_cpu else 40), time_budget_s=budget,
+                       batch_size=args.batch_size, lr=args.lr, num_workers=args.workers, seed=args.seed)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     device = pick_device()
-    on_cpu = device.type == "cpu"
-    config = TrainConfig(
-        epochs=args.epochs or (10_000 if on_cpu else 40),
-        time_budget_s=args.time_budget if args.time_budget is not None else (180.0 if on_cpu else None),
-        batch_size=args.batch_size, lr=args.lr, num_workers=args.workers, seed=args.seed,
-    )
+    config = train_config(args, device.type == "cpu")
     data = args.data or faces_dir(data_root())
     try:
         train_loader, test_loader = make_loaders(data, config)

@@ -1,16 +1,19 @@
 """Teacher-forced training of the encoder/decoder pair, checkpoints, and turning indices into words.
 
 ``train(encoder, decoder, loader, config)`` minimises the cross-entropy of every
-next word with Adam (lr 1e-3) on the decoder and ``encoder.embed`` (plus
-``layer4`` when the encoder was built with ``train_last_stage=True``).
+next word with Adam (lr 1e-3) on the decoder and ``encoder.embed`` with its norm
+layer (plus ``layer4`` when the encoder was built with ``train_last_stage=True``).
+Training stops after ``epochs`` or ``max_steps`` -- the same model on any machine --
+or, if set, after ``time_budget`` seconds.
 
 Two ways through the data (``TrainConfig.cache_features``):
 
 - off (Udacity's loop): the loader's equal-length caption batches, the whole
   encoder run on every image every time.
-- on (the offline recipe): the frozen part of the encoder (``encoder.stem``) runs
-  once per image, on first use, and its output is kept in a ``FeatureCache``
-  (``features.py``, float16); each step then takes ``images_per_step`` images with *all* their
+- on (the offline recipe): the frozen part of the encoder (``encoder.stem``: the
+  whole pretrained backbone, unless ``train_last_stage``) runs once per image, on
+  first use, and its output is kept in a ``FeatureCache`` (``features.py``,
+  float16); each step then takes ``images_per_step`` images with *all* their
   captions (padded with the end word, padding masked out of the loss), so the
   trainable head runs once for five captions. The caching time is part of the
   training clock.
@@ -62,8 +65,8 @@ class TrainConfig:
     images_per_step: int = 32
     """With ``cache_features``: images per step, each with all its captions."""
     calibrate_images: int = 128
-    """Without ImageNet weights: training images used to set the frozen BatchNorm statistics
-    (0: skip; done once per encoder, recorded in its ``bn_calibrated`` buffer)."""
+    """With a random backbone (``pretrained=False``): training images used to set the frozen BatchNorm
+    statistics (0: skip; done once per encoder, recorded in its ``bn_calibrated`` buffer)."""
     log_every: int = 50
     """Steps per history row."""
     eval_at: tuple[float, ...] = ()
@@ -303,8 +306,9 @@ def save_checkpoint(path_dir: str | Path = "models", encoder: EncoderCNN = None,
                     vocab: Vocabulary = None, config: ModelConfig = None) -> Path:
     """Write ``encoder.pt``, ``decoder.pt`` (state_dicts), ``model_config.json`` and ``vocab.json``.
 
-    ``config`` is the ``ModelConfig`` the pair was built with (default: read off the modules, which
-    cannot tell the training image size: pass the config to record ``image_size``).
+    ``config`` is the ``ModelConfig`` the pair was built with (default: read off the modules).
+    The saved config records what the encoder really is (``ModelConfig.recorded``): its
+    weight source, architecture and image size, so ``load_checkpoint`` rebuilds the same model.
     """
     path_dir = Path(path_dir)
     path_dir.mkdir(parents=True, exist_ok=True)
@@ -312,6 +316,7 @@ def save_checkpoint(path_dir: str | Path = "models", encoder: EncoderCNN = None,
         config = ModelConfig(embed_size=encoder.embed.out_features, hidden_size=decoder.lstm.hidden_size,
                              vocab_size=decoder.linear.out_features, num_layers=decoder.lstm.num_layers,
                              train_last_stage=encoder.train_last_stage, end_index=decoder.end_index)
+    config = config.recorded(encoder)
     torch.save(encoder.state_dict(), path_dir / ENCODER_FILE)
     torch.save(decoder.state_dict(), path_dir / DECODER_FILE)
     (path_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=1) + "\n", encoding="utf-8")
@@ -321,7 +326,10 @@ def save_checkpoint(path_dir: str | Path = "models", encoder: EncoderCNN = None,
 
 def load_checkpoint(path_dir: str | Path = "models", device: torch.device | str = "cpu"
                     ) -> tuple[EncoderCNN, DecoderRNN, Vocabulary]:
-    """The (encoder, decoder, vocab) saved by ``save_checkpoint``, in eval mode (never downloads)."""
+    """The (encoder, decoder, vocab) saved by ``save_checkpoint``, in eval mode (never downloads).
+
+    Raises ``cvdata.errors.DataError`` naming the file when one is missing or corrupt.
+    """
     from cvdata.errors import DataError
 
     path_dir = Path(path_dir)
@@ -329,12 +337,18 @@ def load_checkpoint(path_dir: str | Path = "models", device: torch.device | str 
         if not (path_dir / name).is_file():
             raise DataError(path_dir / name, "checkpoint file missing; train and save a model first")
     try:
-        config = ModelConfig.from_dict(json.loads((path_dir / CONFIG_FILE).read_text(encoding="utf-8")))
+        saved = json.loads((path_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+        config = ModelConfig.from_dict({"weights": "imagenet", **saved})  # older checkpoints: always ResNet-50
     except json.JSONDecodeError as err:
         raise DataError(path_dir / CONFIG_FILE, f"corrupt JSON: {err.msg}") from None
     config.pretrained = False  # the weights come from the checkpoint
     encoder, decoder = config.build()
-    encoder.load_state_dict(torch.load(path_dir / ENCODER_FILE, map_location=device))
-    decoder.load_state_dict(torch.load(path_dir / DECODER_FILE, map_location=device))
+    for module, name in ((encoder, ENCODER_FILE), (decoder, DECODER_FILE)):
+        try:
+            module.load_state_dict(torch.load(path_dir / name, map_location=device, weights_only=True))
+        except (RuntimeError, ValueError, OSError, EOFError) as err:
+            raise DataError(path_dir / name, f"not the weights of this model_config.json ({str(err).splitlines()[0]})") \
+                from None
     vocab = Vocabulary.load(path_dir / VOCAB_FILE)
+    encoder.image_size = config.image_size or encoder.image_size  # what it was trained on
     return encoder.to(device).eval(), decoder.to(device).eval(), vocab

@@ -1,0 +1,25 @@
+"""The losses the checks score with, computed in the grader's process from the child's raw outputs.
+
+The child trains with torch's losses, but the student's code could patch them
+(or ``float``, or ``Tensor.item``) to report a falling loss; these NumPy versions
+of the same formulas -- ``nn.SmoothL1Loss()`` and ``F.cross_entropy``, mean
+reduction -- are what decide points.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def smooth_l1(predictions, targets) -> float:
+    """Mean smooth-L1 (Huber, beta 1) between arrays of the same shape, as ``nn.SmoothL1Loss()``."""
+    diff = np.abs(np.asarray(predictions, dtype=np.float64) - np.asarray(targets, dtype=np.float64))
+    return float(np.where(diff < 1.0, 0.5 * diff**2, diff - 0.5).mean())
+
+
+def cross_entropy(scores, targets) -> float:
+    """Mean cross-entropy of ``scores`` (..., V) (logits) against integer ``targets`` (...), as ``F.cross_entropy``."""
+    scores = np.asarray(scores, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.int64)
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return float(-np.take_along_axis(log_probs, targets[..., None], axis=-1).mean())
