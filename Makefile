@@ -1,6 +1,7 @@
 # The course's two commands (see README.md):
 #   make grade   set up, generate the default data if missing, run the main job
 #   make test    set up, generate the default data if missing, run the whole test suite
+#                (pytest-xdist: one worker per CPU core, each test file on one worker)
 # Also: make lessons (regenerate lessons/ from solutions/), make bench-faces,
 # make bench-captions, make bench-grader (wall-clock benchmarks on this CPU; minutes).
 # Set-up makes a local virtual environment in .venv from pyproject.toml, once
@@ -40,7 +41,7 @@ grade: setup
 	$(PY) -m autograder scorecard
 
 test: data
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=15
 
 data: setup
 	$(PY) -m cvdata ensure

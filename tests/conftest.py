@@ -6,6 +6,8 @@ is the root holding both (what ``CVDATA_ROOT`` points notebooks at), and
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from cvdata.faces import FacesConfig, generate_faces
@@ -14,6 +16,29 @@ from cvdata.paths import GENERATED_DIR, faces_dir, shapes_dir
 from cvdata.shapes_backbone import BackboneConfig, ensure_backbone
 from cvdata.shapes_backbone import is_current as backbone_is_current
 from cvdata.shapes_world import ShapesConfig, generate_shapes
+
+SLOWEST_FIRST = ("test_autograder_image_captioning.py", "test_autograder_facial_keypoints.py")
+"""Test files that train a reference model (minutes): run first, so that under ``pytest -n auto --dist
+loadfile`` (``make test``) they start at once on separate workers instead of last, side by side."""
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker -- its torch, and every process it starts (notebook kernels, training
+    scripts) -- gets its share of the cores (``grading.THREADS``), so parallel workers do not oversubscribe them."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        import torch
+
+        from grading import THREADS
+
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(THREADS)
+        torch.set_num_threads(THREADS)
+
+
+def pytest_collection_modifyitems(items):
+    """Put the ``SLOWEST_FIRST`` files first, in that order; the rest keep theirs."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file stays
+
 
 SMALL_FACES = FacesConfig(n_train=40, n_test=12)
 SMALL_SHAPES = ShapesConfig(n_train=160, n_val=40, n_test=40, n_novel=40)

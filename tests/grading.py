@@ -25,9 +25,16 @@ def copy_solution(project: str, target: Path) -> Path:
                                 ignore=shutil.ignore_patterns("__pycache__", "saved_models", "models", "*.json")))
 
 
+THREADS = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+"""CPU threads for a reference training or a grading's child: the cores shared among pytest-xdist's workers
+(``make test`` runs one per core; two 2-thread runs side by side on 2 cores crawl, their threads spinning)."""
+LIMITS = Limits(threads=THREADS)
+"""The grader's default limits, with ``THREADS`` threads in the child."""
+
+
 def train_copy(project: str, folder: Path, data_root: Path) -> Path:
     """Train the reference model inside ``folder`` (a solution copy) on ``data_root``; returns ``folder``."""
-    env = {**os.environ, DATA_ROOT_ENV: str(data_root), "OMP_NUM_THREADS": "2"}
+    env = {**os.environ, DATA_ROOT_ENV: str(data_root), "OMP_NUM_THREADS": str(THREADS)}
     done = subprocess.run([sys.executable, *REFERENCE_TRAINING[project]], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -36,7 +43,7 @@ def train_copy(project: str, folder: Path, data_root: Path) -> Path:
 
 def grade(project: str, folder: Path, results: Path, **kwargs) -> dict:
     """Grade ``folder``; returns the parsed results.json after checking it against the schema."""
-    grade_submission(project, folder, results, limits=kwargs.pop("limits", Limits()), **kwargs)
+    grade_submission(project, folder, results, limits=kwargs.pop("limits", LIMITS), **kwargs)
     data = json.loads(Path(results).read_text())
     assert validate_results(data) == [], validate_results(data)
     return data

@@ -32,7 +32,7 @@ from autograder.confinement import ISOLATION_ENV
 from autograder.heldout_seed import SEED_ENV
 from autograder.paths import LESSONS_DIR, REPO_DIR
 from autograder.report import validate_results
-from grading import by_name, copy_solution, grade
+from grading import THREADS, by_name, copy_solution, grade
 from hostile import FORGED, daemon, snooper, unlearning_decoder, unlearning_net
 from isolation_modes import fallback_level, sandbox_level  # noqa: F401 -- fixtures
 
@@ -42,7 +42,7 @@ SECRET = 2718281828459045
 EARNED = {"Net: output shape (N, 136) for several batch sizes": 10}
 ACCURACY = "Keypoint accuracy of your saved model on held-out faces (NME)"
 TRAINING = "Training: the loss falls in a short seeded run"
-FAST = ["--check-timeout", "40", "--submission-timeout", "400"]
+FAST = ["--check-timeout", "40", "--submission-timeout", "400", "--threads", str(THREADS)]
 FORGE_SECONDS = 600
 
 

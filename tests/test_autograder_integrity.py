@@ -17,7 +17,7 @@ import pytest
 from autograder.detection import detect
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR
-from grading import by_name, copy_solution, grade
+from grading import THREADS, by_name, copy_solution, grade
 from isolation_modes import fallback_level, isolation_mode, sandbox_level  # noqa: F401 -- fixtures
 
 PROJECT = "facial_keypoints"
@@ -27,7 +27,7 @@ DATA_CHECKS = ("Dataset: length and sample format", "Rescale: sizes, and keypoin
                "Normalize and ToTensor: shapes, ranges, keypoint convention")
 MODEL_CHECKS = ("Net: output shape (N, 136) for several batch sizes", "Training: the loss falls in a short seeded run",
                 "Haar faces + keypoints on a real photo")
-FAST = Limits(check_timeout=20, slow_check_timeout=30, submission_timeout=300)
+FAST = Limits(check_timeout=20, slow_check_timeout=30, submission_timeout=300, threads=THREADS)
 
 
 def _submission(tmp_path: Path, name: str, source: str) -> Path:
@@ -60,7 +60,7 @@ def test_exiting_the_process_on_import(tmp_path, isolation_mode):
 
 def test_an_endless_loop_is_stopped(tmp_path):
     folder = _submission(tmp_path, "models.py", "while True:\n    pass\n")
-    endless = Limits(check_timeout=12, slow_check_timeout=12, submission_timeout=300)
+    endless = Limits(check_timeout=12, slow_check_timeout=12, submission_timeout=300, threads=THREADS)
     tests = _assert_models_broken(grade(PROJECT, folder, tmp_path / "results.json", limits=endless), "timed out")
     assert "endless loop" in tests[MODEL_CHECKS[0]]["output"]
 

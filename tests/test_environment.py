@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, installed from pyproject.toml
+    import tomli as tomllib
 
 import yaml
 
