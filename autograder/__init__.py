@@ -10,5 +10,5 @@ is isolated, and which level this machine allows), ``reaper`` (kills whatever th
 child leaves running), ``heldout_seed`` (the instructor's secret), ``errors``,
 ``report`` / ``html_report`` / ``summary`` (output),
 ``batch``, ``gradescope``, ``scorecard`` and ``lessons`` (the other commands).
-See ``shared/design.md`` ("The grader") and the README's "Grading".
+See README.md, "Grading", for what it promises and how.
 """

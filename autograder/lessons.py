@@ -29,6 +29,7 @@ import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
+from autograder.projects import SOLUTION_MARKER
 
 
 IGNORED = (
@@ -87,7 +88,7 @@ def lesson_py(source: str, relative: Path) -> str:
     A file without solution regions (given helpers) is copied as it is: nbgrader
     would otherwise replace a whole solution cell that has no markers by the stub.
     """
-    has_regions = "### BEGIN SOLUTION" in source
+    has_regions = SOLUTION_MARKER in source
     stubbed = _name_stubs(_clear_solutions(source), relative) if has_regions else source
     header = "".join(f"# {line}\n" for line in _notice(relative, has_regions).split("\n"))
     return header + stubbed

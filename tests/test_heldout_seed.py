@@ -27,9 +27,10 @@ def test_the_seed_comes_from_the_file_or_the_environment_else_it_is_public(tmp_p
 @pytest.mark.parametrize("text, fragment", [("seven", "non-negative integer"), ("-3", "not a negative"),
                                             ("", "non-negative integer")])
 def test_a_bad_seed_is_a_clear_error_that_does_not_echo_it(tmp_path, text, fragment):
+    path = _secret(tmp_path, text)
     with pytest.raises(UsageError, match=fragment) as info:
-        read_secret_file(_secret(tmp_path, text))
-    assert not text or text not in str(info.value)
+        read_secret_file(path)
+    assert not text or text not in str(info.value).replace(str(path), "<path>")  # the path may hold "-3" by chance
     with pytest.raises(UsageError, match=fragment):
         resolve_seed(environ={SEED_ENV: text or "x"})
 

@@ -136,3 +136,10 @@ def test_caption_images_and_baseline(loaders):
     assert baseline["caption"] and 0 < baseline["bleu1"] <= 1 and 0 <= baseline["semantic_accuracy"] <= 1
     with pytest.raises(ValueError, match="method"):
         ic.evaluation.caption_images(encoder, decoder, test_loader, vocab, method="sampling")
+
+
+def test_a_misspelled_schedule_is_refused():
+    training = import_ic().training
+    with pytest.raises(ValueError, match="cosin"):
+        training.TrainConfig(lr_schedule="cosin")
+    assert training.TrainConfig(lr_schedule="cosine").lr_schedule == "cosine"

@@ -32,6 +32,14 @@ MARKED_H, MARKED_W = 90, 70
 MARKED_POINTS = (8, 30, 36, 57)
 DATASET_INDICES = [0, 7, 19]
 CROP = (60, 50)
+RESCALE_POINTS_PX = 0.5
+"""Rescale: scaled keypoints may differ from the exact factors by this much (a rounded new size moves them)."""
+RESCALE_MARK_PX = 1.5
+"""Rescale: a mark drawn on a keypoint may end up this far from it (interpolation blurs and shifts the mark)."""
+FLIP_POINTS_PX = 0.01
+"""Flip: keypoints must match the grader's mirror (x -> width - x is exact arithmetic)."""
+FLIP_MARK_PX = 0.5
+"""Flip: a mirrored mark must sit on its renumbered keypoint (mirroring moves no pixel off the grid)."""
 NME_CREDIT = ((0.10, 1.0), (0.13, 0.75), (0.17, 0.5), (0.21, 0.25))
 """(NME at most, fraction of the points): the mean-shape baseline on these faces is about 0.21."""
 MIRROR_NME_CREDIT = ((0.12, 1.0), (0.16, 0.5))
@@ -200,10 +208,20 @@ def _marker_error(out: dict, point: int, to_pixels=None) -> float:
     return float(np.linalg.norm(found - points[point]))
 
 
+def _rescaled(size) -> tuple[int, int]:
+    """``(height, width)`` that ``Rescale(size)`` must give the marked ``MARKED_H`` x ``MARKED_W`` image: an int is
+    the shorter side (aspect ratio kept), a pair is ``(height, width)``."""
+    if isinstance(size, int):
+        short = min(MARKED_H, MARKED_W)
+        return round(MARKED_H * size / short), round(MARKED_W * size / short)
+    return int(size[0]), int(size[1])
+
+
 def _score_rescale(ctx: Context, value: dict) -> Scored:
     template = ctx.answers["marked"][0]["keypoints"]
-    for key, expected_shape in (("rescale_int", (180, 140, 3)), ("rescale_pair", (60, 120, 3))):
+    for key in ("rescale_int", "rescale_pair"):
         args = next(t["args"][0] for t in TRANSFORMS if t["key"] == key)
+        expected_shape = (*_rescaled(args), 3)
         for point, out in zip(MARKED_POINTS, _outputs(value, key, "Rescale")):
             shape = tuple(out["image"]["shape"] or ())
             if shape != expected_shape:
@@ -212,11 +230,12 @@ def _score_rescale(ctx: Context, value: dict) -> Scored:
                                     "an int is the SHORTER side (keep the aspect ratio); a pair is (height, width)"))
             scale = np.array([expected_shape[1] / MARKED_W, expected_shape[0] / MARKED_H])
             got = out["keypoints"]["value"]
-            if got is None or not np.allclose(got.double().numpy().reshape(-1, 2), template * scale, atol=0.5):
+            if got is None or not np.allclose(got.double().numpy().reshape(-1, 2), template * scale,
+                                              atol=RESCALE_POINTS_PX):
                 raise Fail(feedback(f"keypoints scaled by the image's factors (x by {scale[0]:.3f}, y by {scale[1]:.3f})",
                                     shape_text(out["keypoints"]) + (" with other values" if got is not None else ""),
                                     "multiply x by new_w / w and y by new_h / h"))
-            if _marker_error(out, point) > 1.5:
+            if _marker_error(out, point) > RESCALE_MARK_PX:
                 raise Fail(feedback("a mark drawn on a keypoint is still on it after Rescale",
                                     f"{_marker_error(out, point):.1f} px away", "x is the column, y the row"))
     return Scored(1.0, "Rescale: right sizes for an int and a pair; keypoints follow the image.")
@@ -246,13 +265,13 @@ def _score_flip(ctx: Context, value: dict) -> Scored:
         got = out["keypoints"]["value"]
         _, expected = mirror(sample["image"], sample["keypoints"])
         points = got.double().numpy().reshape(-1, 2) if got is not None else None
-        if points is not None and np.allclose(points, expected[list(MIRRORED_INDEX)], atol=0.01):
+        if points is not None and np.allclose(points, expected[list(MIRRORED_INDEX)], atol=FLIP_POINTS_PX):
             raise Fail(feedback("x -> width - x AND the points renumbered (the new point 36 is the old 45, ...)",
                                 "x mirrored but the points keep their numbers, so left and right are swapped",
                                 "index the mirrored points with cvdata.face_layout.MIRRORED_INDEX"))
-        if points is None or not np.allclose(points, expected, atol=0.01):
+        if points is None or not np.allclose(points, expected, atol=FLIP_POINTS_PX):
             raise Fail(feedback("x -> width - x, y unchanged, points renumbered with MIRRORED_INDEX", "other keypoints"))
-        if _marker_error(out, MIRRORED_INDEX[point]) > 0.5:
+        if _marker_error(out, MIRRORED_INDEX[point]) > FLIP_MARK_PX:
             raise Fail(feedback("the image mirrored left-right (cv2.flip(image, 1))", "the mark elsewhere"))
     return Scored(1.0, "Flip: image mirrored, x -> width - x, and left/right points renumbered.")
 

@@ -30,6 +30,8 @@ N_VISIBLE = 80
 THRESHOLD = 8
 BATCH, N_BATCHES = 6, 3
 EMBED, HIDDEN = 32, 64
+SHAPES = {"vocab_size": 17, "batch": 3, "length": 7, "image_size": 64}
+"""The shape checks' sizes: odd, distinct numbers, so that a transposed or mixed-up axis shows."""
 SHORT_RUN = {"steps": 100, "images": 4, "image_size": 64, "lr": 3e-3}
 MAX_LEN = 20
 HELDOUT, BEAM_IMAGES = 500, 20
@@ -185,13 +187,14 @@ def _score_loader(ctx: Context, value: dict) -> Scored:
 
 # ----------------------------------------------------------------------------- model
 def _shape_args(ctx: Context) -> dict:
-    return {"embed_size": EMBED, "hidden_size": HIDDEN, "vocab_size": 17, "batch": 3, "length": 7, "image_size": 64}
+    return {"embed_size": EMBED, "hidden_size": HIDDEN, **SHAPES}
 
 
 def _score_encoder(ctx: Context, value: dict) -> Scored:
     enc = value_of(value["encoder"], "see EncoderCNN in model.py")
-    if enc["output"]["type"] != "torch.Tensor" or tuple(enc["output"]["shape"] or ()) != (3, EMBED):
-        raise Fail(feedback(f"EncoderCNN({EMBED})(images (3, 3, 64, 64)) -> a tensor (3, {EMBED})",
+    n, side = SHAPES["batch"], SHAPES["image_size"]
+    if enc["output"]["type"] != "torch.Tensor" or tuple(enc["output"]["shape"] or ()) != (n, EMBED):
+        raise Fail(feedback(f"EncoderCNN({EMBED})(images ({n}, 3, {side}, {side})) -> a tensor ({n}, {EMBED})",
                             shape_text(enc["output"]), "flatten the pooled ResNet features, then self.embed"))
     params = enc["parameters"]
     conv = sum(p["numel"] for p in params if p["conv"])
@@ -209,8 +212,10 @@ def _score_encoder(ctx: Context, value: dict) -> Scored:
 
 def _score_decoder(ctx: Context, value: dict) -> Scored:
     dec = value_of(value["decoder"], "see DecoderRNN in model.py")
-    if dec["output"]["type"] != "torch.Tensor" or tuple(dec["output"]["shape"] or ()) != (3, 7, 17):
-        raise Fail(feedback("DecoderRNN(E, H, V=17)(features (3, E), captions (3, 7)) -> scores (3, 7, 17)",
+    n, length, vocab = SHAPES["batch"], SHAPES["length"], SHAPES["vocab_size"]
+    if dec["output"]["type"] != "torch.Tensor" or tuple(dec["output"]["shape"] or ()) != (n, length, vocab):
+        raise Fail(feedback(f"DecoderRNN(E, H, V={vocab})(features ({n}, E), captions ({n}, {length})) -> "
+                            f"scores ({n}, {length}, {vocab})",
                             shape_text(dec["output"]),
                             "the image feature is step 0 and words 0..L-2 the next steps: L outputs in all"))
     return Scored(1.0, "(N, E) features and (N, L) captions -> (N, L, V) scores.")

@@ -14,8 +14,9 @@ import cv2
 import numpy as np
 
 from .face_layout import Expression, FaceShape, Pose, face_points_3d, lift_to_3d, project
+from .images import DRAW_SHIFT
 
-SHIFT = 4  # sub-pixel bits for cv2 drawing
+SHIFT = DRAW_SHIFT
 _ONE = 1 << SHIFT
 
 SKIN_TONES = np.array(

@@ -32,6 +32,9 @@ def read_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+DRAW_SHIFT = 4
+"""Sub-pixel bits of cv2's anti-aliased drawing (``shift``): coordinates are given in 1/16 pixel."""
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -37,3 +37,12 @@ def seed_everything(seed: int) -> None:
 def quick_mode() -> bool:
     """True when ``COURSE_QUICK`` is set to 1/true/yes: notebooks shrink their training runs."""
     return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+def rank_and_world() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process in torch.distributed's default group; ``(0, 1)`` without one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1

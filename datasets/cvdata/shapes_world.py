@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
+from .images import DRAW_SHIFT
 from .meta import clear_meta, write_meta
 from .parallel import map_in_workers
 from .shapes_captions import COLOURS, SHAPES, SIZES, write_captions
@@ -284,7 +285,7 @@ def render_scene(scene: Scene, rng: np.random.Generator, noise_sigma: float = 1.
     ``rng`` supplies the (H, W) luminance noise added to all three channels.
     """
     image = _render_background(scene)
-    shift = 4  # sub-pixel precision: coordinates in 1/16 pixel
+    shift = DRAW_SHIFT
     scale = 1 << shift
     for paint in scene.paint:
         if paint.points is None:

@@ -37,7 +37,7 @@ from cvdata.runtime import pick_device, seed_everything
 from data_loader import default_transform, get_loader
 from backbones import SOURCES
 from model import ModelConfig
-from training import TrainConfig, save_checkpoint, train
+from training import LR_SCHEDULES, TrainConfig, save_checkpoint, train
 
 RECIPE_STEPS = 2000
 """Optimiser steps of the offline recipe (32 images with their five captions each; about 3 minutes on 2 CPU cores,
@@ -62,7 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--hidden-size", type=int, default=RECIPE_HIDDEN,
                    help=f"LSTM hidden size (default {RECIPE_HIDDEN}, the offline recipe; Udacity's COCO runs use 512)")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--schedule", choices=("constant", "cosine"), default="cosine")
+    p.add_argument("--schedule", choices=LR_SCHEDULES, default="cosine")
     p.add_argument("--weights", choices=SOURCES, default="auto",
                    help="backbone weights: auto (ImageNet if on this machine, else the shapes backbone), imagenet, shapes")
     p.add_argument("--pretrained", action="store_true", help="the same as --weights imagenet (needs internet once)")

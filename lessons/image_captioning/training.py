@@ -40,6 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from cvdata.runtime import rank_and_world
 from evaluation import clean_sentence, evaluate
 from features import FeatureCache
 from model import DecoderRNN, EncoderCNN, ModelConfig
@@ -50,6 +51,7 @@ __all__ = ["TrainConfig", "train", "caption_loss", "clean_sentence", "FeatureCac
 
 ENCODER_FILE, DECODER_FILE = "encoder.pt", "decoder.pt"
 CONFIG_FILE, VOCAB_FILE = "model_config.json", "vocab.json"
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -75,6 +77,10 @@ class TrainConfig:
     eval_at: tuple[float, ...] = ()
     """Training-clock seconds at which to evaluate on ``val_data`` (besides each epoch's end)."""
     seed: int = 0
+
+    def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 
 
 # ----------------------------------------------------------------------------- loss
@@ -105,12 +111,6 @@ class _CaptionNet(nn.Module):
 
 
 # ----------------------------------------------------------------------------- batches
-def _distributed() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 def _image_batches(dataset, config: TrainConfig, epoch: int, rank: int, world: int):
     """Cache mode: lists of image indices, the same number per rank (DistributedSampler's rule)."""
     from torch.utils.data import DistributedSampler
@@ -169,7 +169,7 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
 
     config = config or TrainConfig()
     device = torch.device(device) if device is not None else pick_device()
-    rank, world = _distributed()
+    rank, world = rank_and_world()
     dataset = loader.dataset
     vocab = dataset.vocab
     encoder.to(device)

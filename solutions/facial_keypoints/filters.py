@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 
 from cvdata.face_layout import LEFT_BROW, LEFT_EYE, OUTER_EYE_CORNERS, RIGHT_BROW, RIGHT_EYE
+from cvdata.images import DRAW_SHIFT
 from face_pipeline import check_image
 
-SHIFT = 4  # sub-pixel bits for cv2 drawing
+SHIFT = DRAW_SHIFT
 _ONE = 1 << SHIFT
 
 SUNGLASSES_ANCHOR = (0.5, 0.45)

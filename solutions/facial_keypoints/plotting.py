@@ -8,15 +8,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from cvdata.face_layout import JAW, LEFT_BROW, LEFT_EYE, NOSE_BASE, NOSE_BRIDGE, OUTER_LIPS, INNER_LIPS, RIGHT_BROW, RIGHT_EYE
+from cvdata.faces_grid import REGIONS
 
-PART_COLOURS = {
-    "jaw": ("tab:orange", [*JAW]),
-    "brows": ("tab:purple", [*RIGHT_BROW, *LEFT_BROW]),
-    "nose": ("tab:cyan", [*NOSE_BRIDGE, *NOSE_BASE]),
-    "eyes": ("lime", [*RIGHT_EYE, *LEFT_EYE]),
-    "mouth": ("magenta", [*OUTER_LIPS, *INNER_LIPS]),
-}
+PART_COLOURS = {label: (colour, list(points)) for points, label, colour in REGIONS}
 """Face part -> (matplotlib colour, point indices), as in the data set's sample grid."""
 
 

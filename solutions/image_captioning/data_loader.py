@@ -33,6 +33,7 @@ from cvdata.coco_captions import load_coco_captions
 from cvdata.errors import DataError
 from cvdata.images import imagenet_transform, read_image
 from cvdata.paths import data_root, shapes_dir
+from cvdata.runtime import rank_and_world
 from vocabulary import Vocabulary, tokenize
 
 MODES = ("train", "val", "test")
@@ -154,14 +155,6 @@ class EqualLengthBatchSampler(Sampler):
         return total // self.world_size
 
 
-def _rank_and_world() -> tuple[int, int]:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 def get_loader(transform=None, mode: str = "train", batch_size: int = 1, vocab_threshold: int | None = None,
                vocab_file: str | Path = "./vocab.json", start_word: str = "<start>", end_word: str = "<end>",
                unk_word: str = "<unk>", vocab_from_file: bool = True, num_workers: int = 0,
@@ -196,7 +189,7 @@ def get_loader(transform=None, mode: str = "train", batch_size: int = 1, vocab_t
     transform = transform if transform is not None else default_transform(mode == "train")
     dataset = CaptionDataset(data_dir, split, mode, transform, vocab)
     if mode == "train":
-        rank, world = _rank_and_world() if distributed else (0, 1)
+        rank, world = rank_and_world() if distributed else (0, 1)
         sampler = EqualLengthBatchSampler(dataset.caption_lengths, batch_size, seed or 0, rank, world)
         return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers)
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
