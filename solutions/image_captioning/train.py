@@ -21,7 +21,6 @@ gives the same model on a fast or a busy machine.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -31,6 +30,7 @@ import torch
 import torch.distributed as dist
 
 from cvdata.runtime import pick_device, seed_everything
+from cvdata.shapes_backbone import weights_hash
 from data_loader import default_transform, get_loader
 from backbones import SOURCES
 from model import ModelConfig
@@ -78,13 +78,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def weight_hash(*modules: torch.nn.Module) -> str:
-    """SHA-256 of every parameter and buffer, in state_dict order."""
-    digest = hashlib.sha256()
-    for module in modules:
-        for name, tensor in module.state_dict().items():
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    """SHA-256 of every parameter and buffer of ``modules`` (``cvdata.shapes_backbone.weights_hash``)."""
+    return weights_hash({f"{i}.{name}": tensor for i, module in enumerate(modules)
+                         for name, tensor in module.state_dict().items()})
 
 
 def build_model(args: argparse.Namespace, vocab):
