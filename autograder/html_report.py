@@ -2,7 +2,7 @@
 
 Pictures come from each check's ``extras`` (loss curves) and ``media``
 (held-out faces with predicted and true keypoints, images with the generated
-caption under them). The page is one self-contained file (images inlined as
+caption under them, each word of a caption over the image shaded by the model's attention). The page is one self-contained file (images inlined as
 PNG data URIs), readable offline and attachable to an e-mail.
 """
 from __future__ import annotations
@@ -98,6 +98,29 @@ def _captions_figure(result: CheckResult) -> str | None:
     return _png(fig)
 
 
+def _attention_figure(result: CheckResult) -> str | None:
+    """One row per image: the image, then each generated word over it, shaded by where the model looked."""
+    items = result.media.get("attention")
+    if not items:
+        return None
+    import matplotlib.pyplot as plt
+
+    from cvdata.attention_maps import overlay
+
+    columns = 1 + max(min(len(words), 10) for _, words, _ in items)
+    fig, axes = plt.subplots(len(items), columns, figsize=(1.5 * columns, 1.75 * len(items)), squeeze=False)
+    for row, (image, words, alphas) in zip(axes, items):
+        for ax in row:
+            ax.axis("off")
+        row[0].imshow(image)
+        row[0].set_title("held-out image", fontsize=8)
+        for ax, word, alpha in zip(row[1:], words[:10], alphas[:10]):
+            ax.imshow(overlay(image, alpha))
+            ax.set_title(word, fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def render_html(report: Report) -> str:
     """The feedback page of one graded submission."""
     data = report.as_json()
@@ -115,7 +138,7 @@ def render_html(report: Report) -> str:
         parts.append(f"<div class='check {state}'><div class='head'><span>{html.escape(result.name)}{tag}</span>"
                      f"<span>{result.score:g} / {result.max_score:g}</span></div>"
                      f"<pre>{html.escape(result.output)}</pre>")
-        for draw in (_loss_figure, _faces_figure, _captions_figure):
+        for draw in (_loss_figure, _faces_figure, _captions_figure, _attention_figure):
             uri = draw(result)
             if uri:
                 parts.append(f"<img src='{uri}' alt='{html.escape(result.name)}'>")

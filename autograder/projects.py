@@ -20,9 +20,14 @@ from pathlib import Path
 
 from autograder.paths import SOLUTIONS_DIR
 
+SHOW_AND_TELL_ARTEFACTS = ("models/encoder.pt", "models/decoder.pt", "models/model_config.json", "models/vocab.json")
+"""What captioning notebook 2 saves (``training.save_checkpoint``)."""
+ATTENTION_ARTEFACTS = ("models/attention/encoder.pt", "models/attention/decoder.pt",
+                       "models/attention/attention_config.json", "models/attention/vocab.json")
+"""What captioning notebook 4 saves (``attention.save_attention``; a test keeps the two in sync)."""
 ARTEFACTS = {
     "facial_keypoints": ("saved_models/keypoints_model.pt",),
-    "image_captioning": ("models/encoder.pt", "models/decoder.pt", "models/model_config.json", "models/vocab.json"),
+    "image_captioning": SHOW_AND_TELL_ARTEFACTS + ATTENTION_ARTEFACTS,
 }
 """Per project, the files its notebooks save that the grader reads (relative paths)."""
 

@@ -24,10 +24,12 @@ from autograder.projects import get_project, project_names
 from autograder.summary import print_progress
 
 TRAINING = {
-    "facial_keypoints": ["train.py", "--epochs", "12"],
-    "image_captioning": ["train.py", "--max-steps", "2000", "--out", "models"],
+    "facial_keypoints": (["train.py", "--epochs", "12"],),
+    "image_captioning": (["train.py", "--max-steps", "2000", "--out", "models"],
+                         ["train.py", "--attention", "--max-steps", "1000", "--out", "models/attention"]),
 }
-"""How the main job trains each reference model when its weights are missing (run in the project folder).
+"""How the main job trains each reference model when its weights are missing: commands run in turn in the
+project folder (captioning: Show and Tell, then Show, Attend and Tell).
 Counted in epochs and steps, never seconds, so the reference is the same model on a fast, slow or busy machine;
 the tests train it with the same commands (``tests/grading.py``) and check that it gets full marks."""
 
@@ -41,11 +43,12 @@ def train_reference(project: str, folder: Path = SOLUTIONS_DIR) -> bool:
     project_dir = Path(folder) / project
     if not info.missing_artefacts(project_dir):
         return False
-    command = [sys.executable, *TRAINING[project]]
-    print(f"{project}: no trained reference model yet; training it ({' '.join(command[1:])}) ...", flush=True)
-    done = subprocess.run(command, cwd=project_dir)
-    if done.returncode != 0:
-        raise RuntimeError(f"training the {project} reference failed (exit code {done.returncode})")
+    for arguments in TRAINING[project]:
+        command = [sys.executable, *arguments]
+        print(f"{project}: no trained reference model yet; training it ({' '.join(arguments)}) ...", flush=True)
+        done = subprocess.run(command, cwd=project_dir)
+        if done.returncode != 0:
+            raise RuntimeError(f"training the {project} reference failed (exit code {done.returncode})")
     return True
 
 

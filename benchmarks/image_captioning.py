@@ -9,6 +9,9 @@
    image (the caching counts in the training clock, evaluation does not): at each
    mark, greedy and beam BLEU-4 and semantic accuracy on the test split, on the
    novel split, and on the test images with 1, 2 and 3 objects.
+3. Show, Attend and Tell (``attention.py``) on the same backbone's 4 x 4 grid, the
+   same way, then side by side with Show and Tell (greedy semantic accuracy by object
+   count and on the novel split, and the margins), and the grader's spatial figure.
 
 Prints the most-frequent-caption baseline beside them and captioning throughput;
 saves ``image_captioning.json`` and ``image_captioning.png`` in ``--out``.
@@ -71,13 +74,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
+    from attention import AttentionConfig
     from cvdata.paths import data_root, shapes_dir
     from cvdata.runtime import seed_everything
     from cvdata.shapes_backbone import backbone_path, ensure_backbone, read_backbone
-    from evaluation import caption_images, most_frequent_caption_baseline
-    from features import FeatureCache
+    from evaluation import most_frequent_caption_baseline
     from model import ModelConfig
-    from training import TrainConfig, train
+    from train import ATTENTION_EMBED
 
     torch.set_num_threads(args.threads)
     root = args.root or data_root()
@@ -94,21 +97,54 @@ def main(argv=None) -> int:
           f"{record['config']['steps']} steps in {record['metrics']['train_seconds']} s "
           f"({'pretrained now' if args.pretrain else 'cached'}); validation exact match {record['metrics'].get('val')}")
 
-    seed_everything(args.seed)
-    model_config = ModelConfig(embed_size=args.embed_size, hidden_size=args.hidden_size, vocab_size=1,
-                               weights="shapes")
     vocab_file = args.out / "image_captioning_vocab.json"
     image_size = record["config"]["image_size"]
     train_loader, splits = _loaders(data_dir, image_size, vocab_file)
     vocab = train_loader.dataset.vocab
-    model_config.vocab_size, model_config.end_index = len(vocab), vocab.end_index
-    encoder, decoder = model_config.build()
-    caches = {split: FeatureCache(encoder, loader.dataset).fill() for split, loader in splits.items()}
     baseline = {split: most_frequent_caption_baseline(train_loader.dataset, loader.dataset)
                 for split, loader in splits.items()}
     print(f"{len(train_loader.dataset.image_ids)} train images, {len(vocab)} words, {args.threads} thread(s); "
           f"baseline caption {baseline['test']['caption']!r}")
 
+    models = {}
+    for name in ("Show and Tell", "attention"):
+        seed_everything(args.seed)
+        if name == "attention":
+            encoder, decoder = AttentionConfig(vocab_size=len(vocab), embed_size=ATTENTION_EMBED,
+                                               hidden_size=args.hidden_size, end_index=vocab.end_index,
+                                               weights="shapes").build()
+        else:
+            encoder, decoder = ModelConfig(embed_size=args.embed_size, hidden_size=args.hidden_size,
+                                           vocab_size=len(vocab), end_index=vocab.end_index, weights="shapes").build()
+        print(f"{name}:")
+        models[name] = _train_at_marks(encoder, decoder, train_loader, splits, vocab, marks, args)
+        if name == "attention":
+            models[name]["spatial"] = _spatial(encoder, decoder, splits["test"], models[name]["caches"]["test"], vocab)
+            print(f"  spatial: on {models[name]['spatial']['images']} one-object test images the shape word put "
+                  f"{models[name]['spatial']['mass']:.3f} of its attention on the object's cells "
+                  f"(uniform: {models[name]['spatial']['chance']:.3f})")
+
+    for name, run in models.items():
+        _print_table(name, run["table"], baseline, run["throughput"], args)
+    _print_pretraining(pretrain)
+    _print_side_by_side(models)
+    report = {"args": {k: str(v) for k, v in vars(args).items()}, "pretraining": pretrain, "baseline": baseline,
+              "models": {name: {"marks": {str(k): v for k, v in run["table"].items()}, "history": run["history"],
+                                "throughput_captions_per_s": run["throughput"], "spatial": run.get("spatial")}
+                         for name, run in models.items()}}
+    (args.out / "image_captioning.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    plot(models, baseline, args.out / "image_captioning.png", args.threads)
+    print(f"wrote {args.out / 'image_captioning.json'} and {args.out / 'image_captioning.png'}")
+    return 0
+
+
+def _train_at_marks(encoder, decoder, train_loader, splits, vocab, marks, args) -> dict:
+    """Train one model for ``max(marks)`` seconds, scoring it on every split at each mark; then time captioning."""
+    from evaluation import caption_images
+    from features import FeatureCache
+    from training import TrainConfig, train
+
+    caches = {split: FeatureCache(encoder, loader.dataset).fill() for split, loader in splits.items()}
     table: dict[float, dict] = {}
 
     def on_eval(row, enc, dec, _cache):
@@ -137,22 +173,57 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         caption_images(encoder, decoder, images, vocab, method=method, beam_size=args.beam_size)
         throughput[method] = len(images) / (time.perf_counter() - started)
-
-    _print_table(table, baseline, pretrain, throughput, args)
-    report = {"args": {k: str(v) for k, v in vars(args).items()}, "pretraining": pretrain, "baseline": baseline,
-              "marks": {str(k): v for k, v in table.items()}, "history": history,
-              "throughput_captions_per_s": throughput}
-    (args.out / "image_captioning.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    plot(table, baseline, args.out / "image_captioning.png", args.threads)
-    print(f"wrote {args.out / 'image_captioning.json'} and {args.out / 'image_captioning.png'}")
-    return 0
+    return {"table": table, "history": history, "throughput": throughput, "caches": caches}
 
 
-def _print_table(table: dict, baseline: dict, pretrain: dict, throughput: dict, args) -> None:
+def _spatial(encoder, decoder, loader, cache, vocab) -> dict:
+    """The grader's spatial figure on the test split: the shape word's attention mass on the object's cells,
+    over the one-object images, and uniform attention's."""
+    import numpy as np
+    import torch
+
+    from cvdata.attention_maps import first_shape_word, mass_on_object
+
+    dataset = loader.dataset
+    with torch.no_grad():
+        grids = encoder.eval().head(cache.get(range(len(dataset.image_ids))))
+        ids, alphas = decoder.eval().sample(grids, max_len=20, end_index=vocab.end_index)
+    masses, chances = [], []
+    for k, image_id in enumerate(dataset.image_ids):
+        objects, t = dataset.objects[image_id], first_shape_word([vocab.idx2word[i] for i in ids[k]])
+        if len(objects) == 1 and t is not None:
+            mass, chance = mass_on_object(alphas[k][t].numpy(), objects[0], dataset.original_image(k).shape[0])
+            masses.append(mass)
+            chances.append(chance)
+    return {"images": len(masses), "mass": float(np.mean(masses)), "chance": float(np.mean(chances))}
+
+
+def _print_pretraining(pretrain: dict) -> None:
     print(f"\npretraining the shapes backbone: {pretrain['metrics']['train_seconds']} s of training "
           f"({pretrain['metrics']['threads']} thread(s), bfloat16 {pretrain['metrics']['bfloat16']}), "
           f"+ {pretrain['metrics']['load_seconds']} s reading images")
+
+
+def _print_side_by_side(models: dict) -> None:
+    """Greedy semantic accuracy of both models at each mark, by object count and on the novel split, and the margin."""
+    (first, a), (second, b) = models.items()
+    counts = sorted({n for t in a["table"].values() for n in t["test"]["greedy"]["by_objects"]})
+    columns = [f"{n} obj" for n in counts] + ["test", "novel"]
+
+    def row(t):
+        return [t["test"]["greedy"]["by_objects"].get(n, {}).get("semantic_accuracy", float("nan")) for n in counts] \
+            + [t["test"]["greedy"]["semantic_accuracy"], t["novel"]["greedy"]["semantic_accuracy"]]
+
+    print(f"\nsemantic accuracy, greedy: {first} | {second} | margin ({second} - {first})")
+    print(f"{'':12s}" + "".join(f"{c:>22s}" for c in columns))
+    for mark in sorted(set(a["table"]) & set(b["table"])):
+        cells = zip(row(a["table"][mark]), row(b["table"][mark]))
+        print(f"{f'after {mark:.0f} s':12s}" + "".join(f"{x:7.3f} |{y:6.3f} |{y - x:+6.3f}" for x, y in cells))
+
+
+def _print_table(name: str, table: dict, baseline: dict, throughput: dict, args) -> None:
     counts = sorted({n for t in table.values() for n in t["test"]["greedy"]["by_objects"]})
+    print(f"\n{name}")
     header = f"{'':24s}{'test BLEU-4':>12s}{'test sem':>9s}{'novel BLEU-4':>13s}{'novel sem':>10s}" + \
              "".join(f"{f'sem {n} obj':>10s}" for n in counts)
     print(header)
@@ -170,27 +241,28 @@ def _print_table(table: dict, baseline: dict, pretrain: dict, throughput: dict, 
           f"beam-{args.beam_size} {throughput['beam']:.1f} captions/s")
 
 
-def plot(table: dict, baseline: dict, path: Path, threads: int) -> None:
+def plot(models: dict, baseline: dict, path: Path, threads: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    seconds = sorted(table)
     for ax, split in zip(axes, ("test", "novel")):
-        for method, style in (("greedy", "o-"), ("beam", "s--")):
-            ax.plot(seconds, [table[s][split][method]["semantic_accuracy"] for s in seconds], style,
-                    c="C1", label=f"semantic accuracy ({method})")
-            ax.plot(seconds, [table[s][split][method]["bleu4"] for s in seconds], style, c="C0",
-                    label=f"BLEU-4 ({method})")
-        ax.axhline(baseline[split]["semantic_accuracy"], ls=":", c="C1", label="most frequent caption")
-        ax.axhline(baseline[split]["bleu4"], ls=":", c="C0")
+        for colour, (name, run) in zip(("C1", "C2"), models.items()):
+            table = run["table"]
+            seconds = sorted(table)
+            for method, style in (("greedy", "o-"), ("beam", "s--")):
+                ax.plot(seconds, [table[s][split][method]["semantic_accuracy"] for s in seconds], style, c=colour,
+                        label=f"{name}: semantic accuracy ({method})")
+            ax.plot(seconds, [table[s][split]["greedy"]["bleu4"] for s in seconds], "o:", c=colour, alpha=.6,
+                    label=f"{name}: BLEU-4 (greedy)")
+        ax.axhline(baseline[split]["semantic_accuracy"], ls=":", c="gray", label="most frequent caption (semantic)")
         ax.set_title(f"{split} split")
         ax.set_xlabel(f"caption training, s ({threads} CPU threads; evaluation excluded)")
         ax.set_ylim(0, 1)
-    axes[0].legend(fontsize=8, loc="lower right")
-    fig.suptitle("Show and Tell on the course's frozen shapes-world ResNet-18")
+    axes[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Show and Tell and Show, Attend and Tell on the course's frozen shapes-world ResNet-18")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,13 +1,16 @@
 """Grading the image captioning project: the reference gets full marks, the lessons zero for every stub."""
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from autograder.checks import Context
 from autograder.checks import image_captioning as ic_checks
 from autograder.checks.image_captioning import CHECKS, prepare
+from autograder.checks.image_captioning_attention import CHECKS as ATTENTION_CHECKS
 from autograder.heldout_seed import PUBLIC_SEED
 from autograder.paths import LESSONS_DIR
 from autograder.projects import get_project
@@ -32,9 +35,28 @@ def test_the_reference_gets_full_marks(trained_reference, tmp_path):
 
 
 def test_the_lessons_get_zero_for_every_stub(tmp_path):
-    tests = grade_lessons(PROJECT, tmp_path / "results.json", "models/encoder.pt")
+    tests = grade_lessons(PROJECT, tmp_path / "results.json", "models/encoder.pt", "models/attention/encoder.pt")
     assert "not implemented yet: frequent_words" in tests[CHECKS[0].name]["output"]
     assert "not implemented yet: EncoderCNN.__init__" in tests[CHECKS[3].name]["output"]
+    attention, decoder = (tests[check.name]["output"] for check in ATTENTION_CHECKS[:2])
+    assert "not implemented yet: Attention.forward" in attention
+    assert "not implemented yet: DecoderWithAttention.step" in decoder
+    assert "not implemented yet" in tests[ATTENTION_CHECKS[2].name]["output"]
+
+
+def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_path):
+    folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
+    source = (folder / "attention.py").read_text()
+    uniform = source.replace("alpha = F.softmax(scores, dim=1)  # (N, P)",
+                             "alpha = torch.full_like(scores, 1.0 / scores.shape[1])  # (N, P): looks nowhere")
+    assert uniform != source
+    (folder / "attention.py").write_text(uniform)
+    tests = by_name(grade(PROJECT, folder, tmp_path / "results.json"))
+    spatial = tests["Attention is spatial: the shape word looks at the object"]
+    assert spatial["score"] == 0 and "uniform attention" in spatial["output"], spatial["output"]
+    for check in ATTENTION_CHECKS[:2]:  # still a distribution over the cells, the right shapes
+        assert tests[check.name]["status"] == "passed", tests[check.name]["output"]
+
 
 
 def test_a_decoder_that_ignores_the_image_is_caught(tmp_path):

@@ -20,8 +20,9 @@ from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 from notebook_exec import copy_project, first_stub_cell, run_notebook
 
 PROJECT = "image_captioning"
-NOTEBOOKS = ("0_dataset.ipynb", "1_preliminaries.ipynb", "2_training.ipynb", "3_inference.ipynb")
+NOTEBOOKS = ("0_dataset.ipynb", "1_preliminaries.ipynb", "2_training.ipynb", "3_inference.ipynb", "4_attention.ipynb")
 CHECKPOINT_FILES = {"encoder.pt", "decoder.pt", "model_config.json", "vocab.json"}
+ATTENTION_FILES = {"encoder.pt", "decoder.pt", "attention_config.json", "vocab.json"}
 
 
 def _files(folder: Path) -> set[str]:
@@ -81,6 +82,9 @@ def test_notebooks_write_only_their_vocabulary_and_checkpoint(solution_runs):
     assert {f"models/{name}" for name in CHECKPOINT_FILES} <= added, (
         f"notebook 2 saves its checkpoint in models/: added {sorted(added)}"
     )
+    assert {f"models/attention/{name}" for name in ATTENTION_FILES} <= added, (
+        f"notebook 4 saves its model in models/attention/: added {sorted(added)}"
+    )
     unexpected = sorted(path for path in added if path != "vocab.json" and not path.startswith("models/"))
     assert not unexpected, f"the notebooks wrote files they shouldn't: {unexpected}"
 
@@ -90,6 +94,16 @@ def test_inference_notebook_uses_the_trained_checkpoint(solution_runs):
     printed = _printed(runs["3_inference.ipynb"])
     assert "loaded the trained model" in printed
     assert "UNTRAINED" not in printed
+
+
+def test_attention_notebook_compares_with_show_and_tell(solution_runs):
+    _, runs, _ = solution_runs
+    printed = _printed(runs["4_attention.ipynb"])
+    assert "Attention: shapes, sums and the weighted sum are right" in printed
+    assert "no Show and Tell checkpoint" not in printed  # notebook 2's model is there to compare with
+    html = "\n".join(str(out.get("data", {}).get("text/html", "")) for cell in runs["4_attention.ipynb"].notebook.cells
+                     for out in cell.get("outputs", []))
+    assert "Show and Tell" in html and "attention" in html  # the side-by-side table
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -9,21 +9,26 @@ from ic_import import import_ic
 
 
 def test_the_main_job_trains_by_epochs_and_steps():
-    for project, command in TRAINING.items():
-        assert "--time-budget" not in command, project
-        assert {"--epochs", "--max-steps"} & set(command), project
+    for project, commands in TRAINING.items():
+        for command in commands:
+            assert "--time-budget" not in command, project
+            assert {"--epochs", "--max-steps"} & set(command), project
 
 
 def test_facial_keypoints_train_py_with_epochs_has_no_time_budget():
     train = import_project(SOLUTION_DIR, ("data_load", "models", "training", "train")).train
-    fixed = train.train_config(train.parse_args(TRAINING["facial_keypoints"][1:]), on_cpu=True)
-    assert fixed.time_budget_s is None and fixed.epochs == int(TRAINING["facial_keypoints"][2])
+    (command,) = TRAINING["facial_keypoints"]
+    fixed = train.train_config(train.parse_args(command[1:]), on_cpu=True)
+    assert fixed.time_budget_s is None and fixed.epochs == int(command[2])
     assert train.train_config(train.parse_args([]), on_cpu=True).time_budget_s == 180.0  # the student's default
     sys.modules.pop("train", None)
 
 
 def test_image_captioning_train_py_counts_steps():
     train = import_ic().train
-    args = train.parse_args(TRAINING["image_captioning"][1:])
-    assert args.time_budget is None and args.max_steps == train.RECIPE_STEPS
+    show_and_tell, attention = (train.parse_args(command[1:]) for command in TRAINING["image_captioning"])
+    assert show_and_tell.time_budget is None and show_and_tell.max_steps == train.RECIPE_STEPS
+    assert not show_and_tell.attention and str(show_and_tell.out) == "models"
+    assert attention.attention and attention.time_budget is None and attention.max_steps == train.ATTENTION_STEPS
+    assert str(attention.out) == train.ATTENTION_DIR  # where notebook 4 saves, and the grader reads
     assert train.parse_args([]).max_steps == train.RECIPE_STEPS  # the default is the recipe

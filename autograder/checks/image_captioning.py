@@ -15,7 +15,7 @@ import numpy as np
 
 from autograder.checks import Check, Context, Fail, Scored, credit, feedback, inputs_path, shape_text, value_of
 from autograder.checks.losses import cross_entropy
-from autograder.projects import ARTEFACTS
+from autograder.projects import SHOW_AND_TELL_ARTEFACTS
 from autograder.sandbox import read_child_file
 from cvdata.caption_metrics import bleu_scores, caption_tokens, semantic_accuracy
 from cvdata.coco_captions import load_coco_captions
@@ -50,7 +50,7 @@ REFERENCE_FIGURES = {"seeds": (0, 1, 2), "bleu4": (0.485, 0.511, 0.496), "semant
 these 500 held-out images at the public seed, greedy, for three caption-training seeds (``train.py --seed``)."""
 BASELINE_FIGURES = {"bleu4": 0.021, "semantic_accuracy": 0.07}
 """The most frequent training caption ("a red square") for every held-out image, scored the same way."""
-MODEL_FILES = ARTEFACTS[PROJECT]
+MODEL_FILES = SHOW_AND_TELL_ARTEFACTS
 VOCAB_FILE_BYTES = 16 * 2**20
 # ----------------------------------------------------------------------------- inputs
 def _pick_pairs(coco, count: int) -> tuple[list[str], list[str]]:
@@ -98,7 +98,7 @@ def prepare(ctx: Context) -> None:
         cv2.imwrite(str(heldout / names[-1]), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), encode_params("jpg"))
         references.append([caption_tokens(c) for c in captions])
         objects.append(scene.objects)
-    ctx.answers.update(heldout_names=names, references=references, objects=objects)
+    ctx.answers.update(heldout_names=names, references=references, objects=objects, image_size=config.image_size)
     ctx.inputs["heldout"] = str(heldout.relative_to(ctx.box.root))
 
 
@@ -264,27 +264,38 @@ def _run_losses(ctx: Context, value: dict) -> dict:
             "shuffled_loss": float(np.mean([cross_entropy(k, targets) for k in shuffled.double().numpy()]))}
 
 
-def _score_short_run(ctx: Context, value: dict) -> Scored:
-    extras = _run_losses(ctx, value)
-    losses = extras["losses"]
-    first, last = losses[0], float(np.mean(losses[-5:]))
-    observed = f"loss {first:.3f} -> {last:.3f} in {len(losses)} steps"
-    if not np.all(np.isfinite(losses)) or last > LOSS_DROP * first:
-        raise Fail(feedback(f"the loss below {LOSS_DROP:.0%} of its start after {SHORT_RUN['steps']} Adam steps on "
-                            f"{SHORT_RUN['images']} image-caption pairs", observed,
-                            "is every word's score compared with the NEXT word (step 0 reads the image)?"), 0, extras)
-    return Scored(1.0, f"The loss falls: {observed}.", extras)
+def short_run_scorer(model: str, hint: str):
+    """Scores a short run (``model`` names the decoder in the message): the loss must fall to ``LOSS_DROP``
+    of its start; ``hint`` for when it doesn't."""
+    def score(ctx: Context, value: dict) -> Scored:
+        extras = _run_losses(ctx, value)
+        losses = extras["losses"]
+        first, last = losses[0], float(np.mean(losses[-5:]))
+        observed = f"loss {first:.3f} -> {last:.3f} in {len(losses)} steps"
+        if not np.all(np.isfinite(losses)) or last > LOSS_DROP * first:
+            raise Fail(feedback(f"the {model}'s loss below {LOSS_DROP:.0%} of its start after {SHORT_RUN['steps']} "
+                                f"Adam steps on {SHORT_RUN['images']} image-caption pairs", observed, hint), 0, extras)
+        return Scored(1.0, f"The loss falls: {observed}.", extras)
+    return score
 
 
-def _score_uses_image(ctx: Context, value: dict) -> Scored:
-    extras = _run_losses(ctx, value)
-    true, shuffled = extras["true_loss"], extras["shuffled_loss"]
-    observed = f"loss {true:.3f} on true image-caption pairs, {shuffled:.3f} on shuffled pairs"
-    if not shuffled - true >= IMAGE_GAP:
-        raise Fail(feedback(f"after the short run, true pairs at least {IMAGE_GAP} below shuffled pairs: "
-                            "the caption depends on the image", observed,
-                            "feed the image feature as the LSTM's first input (features.unsqueeze(1))"), 0, extras)
-    return Scored(1.0, f"The model uses the image: {observed}.", extras)
+def uses_image_scorer(model: str, hint: str):
+    """Scores true against shuffled image-caption pairs after a short run: at least ``IMAGE_GAP`` apart."""
+    def score(ctx: Context, value: dict) -> Scored:
+        extras = _run_losses(ctx, value)
+        true, shuffled = extras["true_loss"], extras["shuffled_loss"]
+        observed = f"loss {true:.3f} on true image-caption pairs, {shuffled:.3f} on shuffled pairs"
+        if not shuffled - true >= IMAGE_GAP:
+            raise Fail(feedback(f"after the short run, true pairs at least {IMAGE_GAP} below shuffled pairs: "
+                                f"the {model}'s caption depends on the image", observed, hint), 0, extras)
+        return Scored(1.0, f"The {model} uses the image: {observed}.", extras)
+    return score
+
+
+_score_short_run = short_run_scorer("model", "is every word's score compared with the NEXT word (step 0 reads the "
+                                             "image)?")
+_score_uses_image = uses_image_scorer("model", "feed the image feature as the LSTM's first input "
+                                               "(features.unsqueeze(1))")
 
 
 def _decode(ids: list[int], words: dict | list, end: int) -> list[str]:
@@ -301,21 +312,16 @@ def _decode(ids: list[int], words: dict | list, end: int) -> list[str]:
     return out
 
 
-def _score_sample(ctx: Context, value: dict) -> Scored:
-    word2idx, end = _run_vocabulary(ctx, value)
-    size = int(value["scores"].shape[-1])
+def check_samples(samples: list, word2idx: dict, end: int, size: int, what: str) -> list[str]:
+    """The captions of ``samples`` (lists of word indices), or ``Fail``: each 1 to ``MAX_LEN`` ints in range,
+    ending at ``end`` (or at ``MAX_LEN``), decoding to a real sentence."""
     idx2word = {str(i): w for w, i in word2idx.items()}
     shown = []
-    for part in value["samples"]:
-        sample = value_of(part, "see DecoderRNN.sample in model.py")
-        if sample["type"] != "builtins.list" or sample["item_types"] not in ([], ["builtins.int"]):
-            raise Fail(feedback("sample() returns a list of python ints", f"{sample['type']} of {sample['item_types']}",
-                                "append int(word_index) (.item()) to a list"))
-        ids = sample["ids"]
+    for ids in samples:
         if not ids or len(ids) > MAX_LEN or any(not 0 <= i < size for i in ids):
-            raise Fail(feedback(f"1 to {MAX_LEN} indices in [0, {size})", f"{ids}"))
+            raise Fail(feedback(f"{what}: 1 to {MAX_LEN} indices in [0, {size})", f"{ids}"))
         if ids[-1] != end and len(ids) != MAX_LEN:
-            raise Fail(feedback(f"stop after the end word (index {end}) or at max_len={MAX_LEN}", f"{ids}"))
+            raise Fail(feedback(f"{what}: stop after the end word (index {end}) or at max_len={MAX_LEN}", f"{ids}"))
         words = _decode(ids, idx2word, end)
         longest_run = max((len(list(g)) for _, g in itertools.groupby(words)), default=0)
         if not words or len(set(words)) < 2 or longest_run > 2:
@@ -323,6 +329,20 @@ def _score_sample(ctx: Context, value: dict) -> Scored:
                                 "repeated over and over)", repr(" ".join(words)),
                                 "feed each predicted word back in as the next input, and keep the LSTM states"))
         shown.append(" ".join(words))
+    return shown
+
+
+def _score_sample(ctx: Context, value: dict) -> Scored:
+    word2idx, end = _run_vocabulary(ctx, value)
+    size = int(value["scores"].shape[-1])
+    samples = []
+    for part in value["samples"]:
+        sample = value_of(part, "see DecoderRNN.sample in model.py")
+        if sample["type"] != "builtins.list" or sample["item_types"] not in ([], ["builtins.int"]):
+            raise Fail(feedback("sample() returns a list of python ints", f"{sample['type']} of {sample['item_types']}",
+                                "append int(word_index) (.item()) to a list"))
+        samples.append(sample["ids"])
+    shown = check_samples(samples, word2idx, end, size, "sample()")
     return Scored(1.0, f"sample() gives valid captions, e.g. {shown[0]!r}.", {"samples": shown})
 
 
@@ -346,23 +366,29 @@ def _media(ctx: Context, captions: list[str]) -> dict:
     return {"captions": items}
 
 
-def _score_quality(ctx: Context, value: dict) -> Scored:
-    words = value["words"]
-    captions = [" ".join(_decode(ids, words, _end_index(words))) for ids in value["ids"]]
+def score_caption_quality(ctx: Context, captions: list[str], bleu_table, semantic_table, hint: str) -> Scored:
+    """Half the points from BLEU-4, half from semantic accuracy of ``captions`` (one per held-out image), each by
+    its credit table; the first images with their captions for the HTML page."""
     bleu = bleu_scores([caption_tokens(c) for c in captions], ctx.answers["references"])["bleu4"]
     semantic = semantic_accuracy(captions, ctx.answers["objects"])
-    fraction = (credit(bleu, BLEU_CREDIT) + credit(semantic, SEMANTIC_CREDIT)) / 2
+    fraction = (credit(bleu, bleu_table) + credit(semantic, semantic_table)) / 2
     observed = f"BLEU-4 {bleu:.3f}, semantic accuracy {semantic:.3f} on {HELDOUT} held-out images"
     extras = {"bleu4": bleu, "semantic_accuracy": semantic, "captions": captions[:20]}
     media = _media(ctx, captions)
     if fraction >= 1.0:
         return Scored(1.0, f"{observed}.", extras, media)
-    return Scored(fraction, feedback(f"BLEU-4 >= {BLEU_CREDIT[0][0]} and semantic accuracy >= {SEMANTIC_CREDIT[0][0]} "
+    return Scored(fraction, feedback(f"BLEU-4 >= {bleu_table[0][0]} and semantic accuracy >= {semantic_table[0][0]} "
                                      "for full marks (half the points each, partial credit below; captioning every "
                                      f"image with the most frequent caption scores {BASELINE_FIGURES['bleu4']} and "
                                      f"{BASELINE_FIGURES['semantic_accuracy']})", observed,
-                                     "train longer (notebook 2); a caption is 'semantically right' when every colour "
+                                     f"{hint}; a caption is 'semantically right' when every colour "
                                      "and shape it names is in the image"), extras, media)
+
+
+def _score_quality(ctx: Context, value: dict) -> Scored:
+    words = value["words"]
+    captions = [" ".join(_decode(ids, words, _end_index(words))) for ids in value["ids"]]
+    return score_caption_quality(ctx, captions, BLEU_CREDIT, SEMANTIC_CREDIT, "train longer (notebook 2)")
 
 
 def _score_beam(ctx: Context, value: dict) -> Scored:
@@ -408,3 +434,12 @@ CHECKS = [
           _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True,
           visibility="after_published"),
 ]
+
+
+def _attention_checks() -> list[Check]:
+    from autograder.checks.image_captioning_attention import CHECKS as ATTENTION_CHECKS  # builds on this module
+
+    return ATTENTION_CHECKS
+
+
+CHECKS += _attention_checks()

@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from autograder.probes import array_info, attempt, type_name
-from cvdata.caption_metrics import caption_tokens
-from cvdata.images import read_image
+from autograder.probes.caption_inputs import encode_caption, transformed_images
+from autograder.probes.image_captioning_attention import attention_captions, attention_shapes, \
+    attention_short_run  # noqa: F401 -- the attention lesson's probes, part of this project
 from cvdata.runtime import seed_everything
 
 
@@ -92,19 +93,6 @@ def model_shapes(embed_size: int, hidden_size: int, vocab_size: int, batch: int,
     return {"encoder": attempt(encoder), "decoder": attempt(decoder)}
 
 
-def _images(names: list[str], image_dir: str, image_size: int) -> torch.Tensor:
-    """Held-out or visible images through the student's evaluation transform: (N, 3, S, S)."""
-    import data_loader
-
-    transform = data_loader.default_transform(False, image_size)
-    return torch.stack([transform(read_image(f"{image_dir}/{name}")) for name in names])
-
-
-def _encode(vocab, caption: str) -> list[int]:
-    """``<start>``, the caption's words (the course's tokenisation) and ``<end>`` through the student's vocabulary."""
-    return [vocab(vocab.start_word)] + [vocab(w) for w in caption_tokens(caption)] + [vocab(vocab.end_word)]
-
-
 def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir: str, names: list[str],
               captions: list[str], steps: int, embed_size: int, hidden_size: int, image_size: int, lr: float,
               seed: int, max_len: int) -> dict:
@@ -121,8 +109,8 @@ def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir:
     import vocabulary
 
     vocab = vocabulary.Vocabulary(threshold, vocab_file, annotations_file=annotations_file, vocab_from_file=True)
-    targets = torch.tensor([_encode(vocab, c) for c in captions])  # (N, L): the grader picked equal lengths
-    images = _images(names, image_dir, image_size)  # (N, 3, S, S)
+    targets = torch.tensor([encode_caption(vocab, c) for c in captions])  # (N, L): the grader picked equal lengths
+    images = transformed_images(names, image_dir, image_size)  # (N, 3, S, S)
     seed_everything(seed)
     encoder = model.EncoderCNN(embed_size, pretrained=False)
     decoder = model.DecoderRNN(embed_size, hidden_size, len(vocab))
@@ -196,7 +184,7 @@ def captions(model_dir: str, image_dir: str, names: list[str], max_len: int, bea
     ids, features_kept = [], []
     with torch.no_grad():
         for start in range(0, len(names), 25):
-            features = encoder(_images(names[start:start + 25], image_dir, image_size))  # (B, E)
+            features = encoder(transformed_images(names[start:start + 25], image_dir, image_size))  # (B, E)
             for feature in features:
                 out = decoder.sample(feature.view(1, 1, -1), max_len=max_len)
                 ids.append([int(i) for i in out])

@@ -17,7 +17,7 @@ from features import FeatureCache
 from model import DecoderRNN, EncoderCNN
 from vocabulary import Vocabulary, tokenize
 
-__all__ = ["bleu_scores", "semantic_accuracy", "clean_sentence", "caption_images", "evaluate", "score_captions",
+__all__ = ["bleu_scores", "semantic_accuracy", "clean_sentence", "decode_batch", "caption_images", "evaluate", "score_captions",
            "score_by_object_count", "most_frequent_caption_baseline"]
 
 METHODS = ("greedy", "beam")
@@ -65,6 +65,20 @@ def _features(encoder: EncoderCNN, loader_or_images, cache: FeatureCache | None,
             yield list(image_ids), encoder(images.to(device))  # (B, E)
 
 
+def decode_batch(decoder, features: torch.Tensor, method: str = "greedy", beam_size: int = 3, max_len: int = 20,
+                 end_index: int = 1) -> list[list[int]]:
+    """Word indices for each image of a batch: ``features`` are ``(B, E)`` vectors for ``DecoderRNN``, or
+    ``(B, P, C)`` grids for a decoder with ``returns_attention`` (``attention.DecoderWithAttention``)."""
+    if getattr(decoder, "returns_attention", False):
+        if method == "greedy":
+            return decoder.sample(features, max_len=max_len, end_index=end_index)[0]
+        return [decoder.beam_search(f.unsqueeze(0), beam_size, max_len, end_index)[0] for f in features]
+    if method == "greedy":
+        return [decoder.sample(f.view(1, 1, -1), max_len=max_len, end_index=end_index) for f in features]
+    return [decoder.beam_search(f.view(1, -1), beam_size=beam_size, max_len=max_len, end_index=end_index)
+            for f in features]
+
+
 def caption_images(encoder: EncoderCNN, decoder: DecoderRNN, loader_or_images, vocab: Vocabulary,
                    method: str = "greedy", beam_size: int = 3, max_len: int = 20,
                    cache: FeatureCache | None = None) -> dict:
@@ -83,12 +97,8 @@ def caption_images(encoder: EncoderCNN, decoder: DecoderRNN, loader_or_images, v
     captions = {}
     try:
         for image_ids, features in _features(encoder, loader_or_images, cache):
-            for image_id, feature in zip(image_ids, features):
-                if method == "greedy":
-                    ids = decoder.sample(feature.view(1, 1, -1), max_len=max_len, end_index=vocab.end_index)
-                else:
-                    ids = decoder.beam_search(feature.view(1, -1), beam_size=beam_size, max_len=max_len,
-                                              end_index=vocab.end_index)
+            for image_id, ids in zip(image_ids, decode_batch(decoder, features, method, beam_size, max_len,
+                                                             vocab.end_index)):
                 captions[image_id] = clean_sentence(ids, vocab)
     finally:
         encoder.train(encoder_mode)

@@ -43,6 +43,18 @@ def fast_inference(device: torch.device):
     return contextlib.nullcontext()
 
 
+def run_frozen(frozen: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """A frozen module on ``images (N, 3, H, W)`` -> ``(N, C, h, w)`` float32: eval mode, no gradients,
+    channels-last and ``fast_inference`` on the CPU (so its output can be cached once per image)."""
+    frozen.eval()
+    if images.device.type == "cpu":  # oneDNN's fast layout
+        frozen.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad(), fast_inference(images.device):
+        features = frozen(images)  # (N, C, h, w)
+    return features.float().contiguous()
+
+
 @dataclass
 class ModelConfig:
     """The sizes an encoder/decoder pair is built with (saved in checkpoints)."""
@@ -140,14 +152,7 @@ class EncoderCNN(nn.Module):
         gradients (in bfloat16 where the CPU supports it: ``fast_inference``),
         so its output can be cached once per image.
         """
-        frozen = self.resnet[: self.n_frozen]
-        frozen.eval()
-        if images.device.type == "cpu":  # oneDNN's fast layout
-            frozen.to(memory_format=torch.channels_last)
-            images = images.contiguous(memory_format=torch.channels_last)
-        with torch.no_grad(), fast_inference(images.device):
-            features = frozen(images)  # (N, C, h, w)
-        return features.float().contiguous()
+        return run_frozen(self.resnet[: self.n_frozen], images)
 
     def head(self, stem_features: torch.Tensor) -> torch.Tensor:
         """The trainable part: ``stem`` output ``(N, C, h, w)`` -> ``(N, embed_size)``."""

@@ -43,7 +43,7 @@ from features import FeatureCache
 from model import DecoderRNN, EncoderCNN, ModelConfig
 from vocabulary import Vocabulary
 
-__all__ = ["TrainConfig", "train", "caption_loss", "clean_sentence", "FeatureCache",
+__all__ = ["TrainConfig", "train", "caption_loss", "training_loss", "clean_sentence", "FeatureCache",
            "save_checkpoint", "load_checkpoint"]
 
 ENCODER_FILE, DECODER_FILE = "encoder.pt", "decoder.pt"
@@ -93,6 +93,16 @@ def caption_loss(scores: torch.Tensor, captions: torch.Tensor, lengths: torch.Te
     return (losses * mask).sum() / mask.sum()
 
 
+def training_loss(decoder: nn.Module, output, captions: torch.Tensor, lengths: torch.Tensor | None = None
+                  ) -> torch.Tensor:
+    """``caption_loss`` of the decoder's scores, plus ``decoder.penalty`` of its attention weights when its
+    ``forward`` returns ``(scores, alphas)`` (``attention.DecoderWithAttention``)."""
+    if isinstance(output, tuple):
+        scores, alphas = output  # (N, L, V), (N, L, P)
+        return caption_loss(scores, captions, lengths) + decoder.penalty(alphas, lengths)
+    return caption_loss(output, captions, lengths)
+
+
 class _CaptionNet(nn.Module):
     """The trainable path as one module (what DDP wraps): stem features + captions -> scores."""
 
@@ -101,10 +111,10 @@ class _CaptionNet(nn.Module):
         self.encoder, self.decoder = encoder, decoder
 
     def forward(self, stem_features: torch.Tensor, captions: torch.Tensor, repeats: torch.Tensor | None = None):
-        features = self.encoder.head(stem_features)  # (B, E)
+        features = self.encoder.head(stem_features)  # (B, E), or a grid (B, P, C) for attention
         if repeats is not None:
-            features = features.repeat_interleave(repeats, dim=0)  # (N, E)
-        return self.decoder(features, captions)  # (N, L, V)
+            features = features.repeat_interleave(repeats, dim=0)  # (N, ...)
+        return self.decoder(features, captions)  # (N, L, V), or (scores, alphas) for attention
 
 
 # ----------------------------------------------------------------------------- batches
@@ -256,7 +266,7 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
                 images, captions = images.to(device), captions.to(device)  # (B, 3, H, W), (B, L)
                 lengths = None
                 scores = net(encoder.stem(images), captions)  # (B, L, V)
-            loss = caption_loss(scores, captions, lengths)
+            loss = training_loss(decoder, scores, captions, lengths)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
