@@ -19,7 +19,7 @@ from autograder.projects import ARTEFACTS
 from cvdata.face_layout import MIRRORED_INDEX
 from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample, write_face_image
 from cvdata.images import read_image
-from cvdata.keypoint_metrics import per_image_nme
+from cvdata.keypoint_metrics import FAILURE_THRESHOLD, auc_at, ced_curve, failure_rate, per_image_nme
 from cvdata.keypoints_norm import normalize_keypoints
 from cvdata.keypoints_table import read_keypoints_csv
 
@@ -375,6 +375,14 @@ def heldout_pixels(ctx: Context, value: dict) -> tuple[np.ndarray, float]:
     return np.stack(predictions), worst
 
 
+def literature_metrics(scores: np.ndarray) -> dict:
+    """The landmark literature's figures of per-image NMEs ``scores`` (N,): AUC and failure rate at
+    ``FAILURE_THRESHOLD``, and the CED curve (for the report's picture), all computed here in the parent."""
+    thresholds, fractions = ced_curve(scores, FAILURE_THRESHOLD, steps=51)
+    return {"auc": auc_at(scores), "failure_rate": failure_rate(scores), "threshold": FAILURE_THRESHOLD,
+            "ced": {"nme": thresholds.round(4).tolist(), "fraction": fractions.round(4).tolist()}}
+
+
 def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, table, what: str) -> Scored:
     predictions, worst = heldout_pixels(ctx, value)
     if worst > MAX_FRAME_RESIDUAL:
@@ -387,8 +395,9 @@ def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, tabl
     nme = float(scores.mean())
     fraction = credit(nme, table, lower_is_better=True)
     grid = ", ".join(f"<= {limit}: {frac:.0%}" for limit, frac in table)
-    observed = f"NME {nme:.4f} on {len(truth)} {what}"
-    extras = {"nme": nme, "per_image": scores.round(4).tolist()}
+    extras = {"nme": nme, "per_image": scores.round(4).tolist(), **literature_metrics(scores)}
+    observed = (f"NME {nme:.4f} on {len(truth)} {what} (AUC@{FAILURE_THRESHOLD:g} {extras['auc']:.3f}, failure rate "
+                f"@{FAILURE_THRESHOLD:g} {extras['failure_rate']:.1%})")
     order = np.argsort(scores)
     media = {"faces": [(ctx.answers["heldout_images"][which.start + i], pred[i], truth[i], f"{label}: NME {scores[i]:.3f}")
                        for label, i in (("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1]))]}
