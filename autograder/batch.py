@@ -49,7 +49,7 @@ def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits
     row = {"submission": folder.name, "status": "graded"}
     try:
         report = grade_submission(project, folder, target / "results.json", seed=seed, limits=limits,
-                                  allow_unsandboxed=allow_unsandboxed)
+                                  allow_unsandboxed=allow_unsandboxed, student=folder.name)
     except UsageError as err:
         row.update(status=f"not graded: {err}", seconds=round(time.perf_counter() - started, 1))
         return row

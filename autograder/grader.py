@@ -2,7 +2,8 @@
 
 1. Write a zero-score ``results.json`` before anything runs, so even a grader
    killed half-way leaves a report; rewrite it after every check.
-2. Resolve the held-out seed (``autograder.heldout_seed``); find this machine's
+2. Resolve the held-out seed (``autograder.heldout_seed``) and the student's variant
+   of it (``autograder.variants``); find this machine's
    isolation level (``autograder.detection``, overlapped with the next step) and
    refuse a secret seed when the child would run unsandboxed, unless allowed.
 3. Build the sandbox (only the project's expected files) and the checks' inputs;
@@ -32,6 +33,7 @@ from autograder.isolation import Limits, ProbeOutcome, run_probe
 from autograder.projects import get_project
 from autograder.report import CheckResult, Report, write_json
 from autograder.sandbox import make_sandbox, remove_sandbox
+from autograder.variants import describe, for_student, student_from_metadata
 
 __all__ = ["GraderError", "UsageError", "PUBLIC_SEED", "SEED_ENV", "grade_submission", "project_checks",
            "refusal"]
@@ -93,11 +95,14 @@ def _stop(report: Report, results_path, started: float, output: str, why_not_run
 def grade_submission(project: str, submission_dir: str | Path, results_path: str | Path,
                      seed: int | Seed | None = None, limits: Limits | None = None, visible_only: bool = False,
                      on_check=None, secret_file: str | Path | None = None,
-                     allow_unsandboxed: bool = False) -> Report:
+                     allow_unsandboxed: bool = False, student: str | None = None,
+                     submission_metadata: str | Path | None = None) -> Report:
     """Grade ``submission_dir`` and write ``results_path``; returns the report.
 
     ``seed`` (from a caller in this process) or ``secret_file``, else ``$AUTOGRADER_SEED``, else the
-    public seed: see ``heldout_seed.resolve_seed``. ``allow_unsandboxed``: grade with a secret seed even
+    public seed: see ``heldout_seed.resolve_seed``. ``student`` (or the users of Gradescope's
+    ``submission_metadata``): the student whose variant of the held-out data to grade with
+    (``variants.for_student``; a secret seed only). ``allow_unsandboxed``: grade with a secret seed even
     when the child cannot be sandboxed. ``visible_only``: run only the checks students see (the
     self-check). ``on_check(result)`` is called after each check (progress display).
     """
@@ -117,10 +122,14 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
     write_json(results_path, report.as_json())
     try:
         resolved = resolve_seed(seed, secret_file)
+        if submission_metadata is not None:
+            student = student_from_metadata(submission_metadata)  # a bad file: refused, with a report
+        heldout = for_student(resolved, student, info.name)
     except UsageError as err:
         _stop(report, results_path, started, f"Not graded: {err}.", "Not run: the grader's settings were refused.")
         raise
     report.seed_source = resolved.source
+    report.student, report.variant, report.heldout = heldout.student, heldout.variant, describe(heldout)
     submission = Path(submission_dir)
     if not submission.is_dir():
         _stop(report, results_path, started, f"{submission}: not a folder; nothing was graded.",
@@ -135,7 +144,7 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
                 raise UsageError(refusal(resolved, early, allow_unsandboxed))
             box = make_sandbox(info, submission)
             try:
-                ctx = Context(info, box, resolved.value)
+                ctx = Context(info, box, heldout.value)
                 prepare(ctx)
                 confinement = detection.result()
                 report.isolation = confinement.as_report()
@@ -213,8 +222,8 @@ def _summary(report: Report, box) -> str:
         lines.append("Missing from the submission: " + ", ".join(box.missing) + ".")
     for name, reason in box.refused.items():
         lines.append(f"Not copied: {name} ({reason}).")
-    if report.seed_source == "public":
-        lines.append("Held-out data: the public default seed (an instructor grades with a secret one).")
+    if report.heldout:
+        lines.append(report.heldout)
     lines += report.warnings
     if isolation and not isolation.startswith("WARNING"):
         lines.append(isolation)
