@@ -87,7 +87,7 @@ def _batch(args: argparse.Namespace) -> int:
     from autograder.batch import grade_folder
 
     grade_folder(args.project, Path(args.submissions), Path(args.out), jobs=args.jobs, limits=_limits(args),
-                 secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed)
+                 secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed, assignment=args.assignment)
     return 0
 
 
@@ -164,11 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limits(check)
     check.set_defaults(run=_check)
 
-    batch = commands.add_parser("batch", help="grade every sub-folder of a folder in parallel, plus a gradebook CSV")
+    batch = commands.add_parser("batch", help="grade every sub-folder of a folder in parallel: reports, a cohort page "
+                                              "(index.html), similarity, gradebook.csv and canvas.csv")
     batch.add_argument("project", choices=project_names())
     batch.add_argument("submissions", help="folder with one sub-folder per submission")
     batch.add_argument("--out", required=True, help="results folder")
     batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: by cores and memory)")
+    batch.add_argument("--assignment", help="the assignment's column name in canvas.csv (default: the project's name)")
     _add_secret(batch)
     _add_limits(batch)
     batch.set_defaults(run=_batch)
