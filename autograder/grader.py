@@ -8,9 +8,11 @@
    refuse a secret seed when the child would run unsandboxed, unless allowed.
 3. Build the sandbox (only the project's expected files) and the checks' inputs;
    held-out labels and reference captions stay in this process.
-4. Run each check's probe in a child (``isolation.run_probe``; checks sharing a
-   probe share the run), score it here, and stop running probes once the
-   submission's time budget is spent. Every report names the isolation level.
+4. Run the checks' probes in a child (``isolation.run_probes``: one child for all
+   of them, torch imported once, each probe seeded and timed on its own, a fresh
+   child after one that timed out or crashed; checks sharing a probe share the
+   run), stop running probes once the submission's time budget is spent, then
+   score each check here. Every report names the isolation level.
 
 ``grade_submission`` never raises for anything a submission does; an error of
 the grader itself is recorded in the report and raised as ``GraderError``, and
@@ -29,7 +31,7 @@ from autograder.confinement import Confinement
 from autograder.detection import detect, known
 from autograder.errors import GraderError, UsageError
 from autograder.heldout_seed import PUBLIC_SEED, SEED_ENV, Seed, resolve_seed
-from autograder.isolation import Limits, ProbeOutcome, run_probe
+from autograder.isolation import Limits, ProbeOutcome, ProbeRequest, run_probes
 from autograder.projects import get_project
 from autograder.report import CheckResult, Report, write_json
 from autograder.sandbox import make_sandbox, remove_sandbox
@@ -174,11 +176,16 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
 
 def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limits, results_path, started: float,
                 on_check, confinement: Confinement) -> None:
-    """Run every check into ``report`` (rewritten after each, when the check's last process is gone), then sum up."""
-    outcomes: dict[str, ProbeOutcome] = {}
-    deadline = started + limits.submission_timeout
-    for check, result in zip(checks, report.results):
-        _run_check(ctx, check, result, outcomes, deadline, limits, confinement)
+    """Run every check's probe (all of them in one child, see ``isolation.run_probes``), then score each check into
+    ``report``, rewriting it after each (the child's last process is gone by then), and sum up."""
+    keys, requests = _plan(ctx, checks, report, limits)
+    ran = run_probes(ctx.box, ctx.project.name, list(requests.values()), limits, confinement,
+                     started + limits.submission_timeout)
+    outcomes, timed = dict(zip(requests, ran)), set()
+    for check, result, key in zip(checks, report.results, keys):
+        if key is not None:
+            _record(ctx, check, result, outcomes[key], key not in timed)
+            timed.add(key)
         report.execution_time = time.perf_counter() - started
         write_json(results_path, report.as_json())
         if on_check is not None:
@@ -186,32 +193,41 @@ def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limit
     report.output = _summary(report, ctx.box)
 
 
-def _run_check(ctx: Context, check: Check, result: CheckResult, outcomes: dict, deadline: float,
-               limits: Limits, confinement: Confinement) -> None:
-    missing = [name for name in check.needs if not ctx.box.has(name)]
-    if missing:
-        why = {name: ctx.box.refused.get(name, "missing from the submission") for name in missing}
-        result.output = "Not run: " + "; ".join(f"{name} is {reason}" for name, reason in why.items()) + "."
-        if any(name.endswith((".pt", ".json")) for name in missing):
-            result.output += "\nHint: run the training notebook to the end; it saves the model the grader reads."
-        return
-    remaining = deadline - time.perf_counter()
-    if remaining <= 1:
+def _plan(ctx: Context, checks: list[Check], report: Report, limits: Limits) -> tuple[list, dict]:
+    """Each check's probe key (None, with the reason in its result, for a check missing a file it needs) and the
+    distinct probes to run, in the checks' order: checks naming the same probe, arguments and seed share one run."""
+    keys, requests = [], {}
+    for check, result in zip(checks, report.results):
+        missing = [name for name in check.needs if not ctx.box.has(name)]
+        if missing:
+            why = {name: ctx.box.refused.get(name, "missing from the submission") for name in missing}
+            result.output = "Not run: " + "; ".join(f"{name} is {reason}" for name, reason in why.items()) + "."
+            if any(name.endswith((".pt", ".json")) for name in missing):
+                result.output += "\nHint: run the training notebook to the end; it saves the model the grader reads."
+            keys.append(None)
+            continue
+        args = check.args(ctx)
+        key = json.dumps([check.probe, args, check.seed], sort_keys=True)
+        timeout = limits.slow_check_timeout if check.slow else limits.check_timeout
+        if key not in requests:
+            requests[key] = ProbeRequest(check.probe, args, check.seed, timeout)
+        requests[key].timeout = max(requests[key].timeout, timeout)
+        keys.append(key)
+    return keys, requests
+
+
+def _record(ctx: Context, check: Check, result: CheckResult, outcome: ProbeOutcome | None, first: bool) -> None:
+    """Score ``check`` from its probe's ``outcome`` (None: not run, the submission's time was up) into ``result``."""
+    if outcome is None:
         result.output = "Not run: the time limit for the whole submission was used up by earlier checks."
         return
     start = time.perf_counter()
-    args = check.args(ctx)
-    key = json.dumps([check.probe, args, check.seed], sort_keys=True)
-    if key not in outcomes:
-        timeout = min(limits.slow_check_timeout if check.slow else limits.check_timeout, remaining)
-        outcomes[key] = run_probe(ctx.box, ctx.project.name, check.probe, args, check.seed, limits, timeout,
-                                  confinement)
-    scored = _score(ctx, check, outcomes[key])
+    scored = _score(ctx, check, outcome)
     result.score = round(check.points * min(max(scored.fraction, 0.0), 1.0), 4)
     result.output = scored.output
     result.extras = scored.extras
     result.media = scored.media
-    result.seconds = time.perf_counter() - start
+    result.seconds = time.perf_counter() - start + (outcome.seconds if first else 0.0)
 
 
 def _summary(report: Report, box) -> str:
