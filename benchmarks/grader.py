@@ -12,7 +12,7 @@ flip that does not renumber, a Rescale that does not scale, no saved model) --
 and prints the throughput, cohort page and similarity report included.
 
     python benchmarks/grader.py [--copies 40] [--jobs 2] [--batch-project facial_keypoints] [--references DIR]
-    python benchmarks/grader.py --project facial_keypoints --batch-only --copies 40 --jobs 2
+    python benchmarks/grader.py --batch-only --copies 40 --jobs 2 --keep /tmp/graded   # the batch run only
 """
 from __future__ import annotations
 
@@ -82,6 +82,7 @@ def main(argv=None) -> int:
     parser.add_argument("--mistake-every", type=int, default=4,
                         help="every N-th submission has a planted mistake (default 4; 0: none)")
     parser.add_argument("--batch-only", action="store_true", help="skip the single gradings")
+    parser.add_argument("--keep", type=Path, help="copy the batch's results folder (cohort page and all) here")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--batch-project", default="facial_keypoints", choices=project_names())
     parser.add_argument("--references", type=Path, default=SOLUTIONS_DIR,
@@ -123,6 +124,8 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         grade_folder(args.batch_project, submissions, Path(temp) / "graded", jobs=args.jobs)
         seconds = time.perf_counter() - started
+        if args.keep:
+            shutil.copytree(Path(temp) / "graded", args.keep, dirs_exist_ok=True)
         print(f"\nbatch: {args.copies} submissions of {args.batch_project} (every {args.mistake_every}-th with a "
               f"planted mistake) with --jobs {args.jobs}: {seconds:.0f} s, "
               f"{args.copies / seconds * 60:.1f} submissions per minute")
