@@ -1,32 +1,46 @@
-"""Grade a folder of submissions in parallel: a results.json and an HTML page each, and a gradebook CSV.
+"""Grade a folder of submissions in parallel: a report each, a cohort page, gradebooks and a similarity report.
 
     python -m autograder batch facial_keypoints submissions/ --out graded/ --jobs 2
 
-Every sub-folder of ``submissions/`` is one submission (named after the folder).
-Output: ``graded/<name>/results.json``, ``graded/<name>/report.html`` and
-``graded/gradebook.csv`` (one row per submission: total, then each check). At
-most ``jobs`` submissions are graded at once; the default fits the machine's
-cores (each child uses ``Limits.threads``) and memory (about 3 GB per job).
-The submissions are graded by threads of this one process, so the secret seed
-(from ``$AUTOGRADER_SEED`` or ``--secret-file``, read once) is passed to them
-in memory, never on a command line; settings refused for one submission (a
+Every sub-folder of ``submissions/`` is one submission, named after the folder,
+whose name is also the student id of its variant of the held-out data
+(``autograder.variants``; with a secret seed). Output, in ``graded/``:
+
+- ``<name>/results.json`` and ``<name>/report.html``: each student's report;
+- ``index.html``: the cohort page (``autograder.cohort``) and ``cohort.json``;
+- ``similarity.html``: the most similar pairs of student files, side by side
+  (``autograder.similarity``);
+- ``gradebook.csv`` (every check) and ``canvas.csv`` (Canvas's gradebook
+  import; ``autograder.gradebook``).
+
+A progress bar (tqdm, on stderr) shows the submissions graded and how many a
+minute. At most ``jobs`` submissions are graded at once; the default fits the
+machine's cores (each child uses ``Limits.threads``) and memory (about 3 GB per
+job). The submissions are graded by threads of this one process, so the secret
+seed (from ``$AUTOGRADER_SEED`` or ``--secret-file``, read once) is passed to
+them in memory, never on a command line; settings refused for one submission (a
 secret seed with an unsandboxed child) are refused for all, each with a report.
 """
 from __future__ import annotations
 
-import csv
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 
+from tqdm import tqdm
+
+from autograder.cohort import write_cohort
 from autograder.errors import GraderError, UsageError
+from autograder.gradebook import write_canvas, write_gradebook
 from autograder.grader import grade_submission
 from autograder.heldout_seed import Seed, resolve_seed
 from autograder.html_report import write_html
 from autograder.isolation import Limits
+from autograder.projects import get_project
+from autograder.similarity import find_similar, write_similarity_html
 
 MEMORY_PER_JOB_GB = 3.0
 _HTML_LOCK = threading.Lock()  # matplotlib's pyplot is not thread-safe
@@ -49,7 +63,7 @@ def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits
     row = {"submission": folder.name, "status": "graded"}
     try:
         report = grade_submission(project, folder, target / "results.json", seed=seed, limits=limits,
-                                  allow_unsandboxed=allow_unsandboxed)
+                                  allow_unsandboxed=allow_unsandboxed, student=folder.name)
     except UsageError as err:
         row.update(status=f"not graded: {err}", seconds=round(time.perf_counter() - started, 1))
         return row
@@ -66,8 +80,10 @@ def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits
 
 def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = None, seed: int | Seed | None = None,
                  limits: Limits | None = None, secret_file: str | Path | None = None,
-                 allow_unsandboxed: bool = False) -> Path:
-    """Grade every sub-folder of ``submissions`` into ``out``; returns the gradebook CSV's path.
+                 allow_unsandboxed: bool = False, assignment: str | None = None) -> Path:
+    """Grade every sub-folder of ``submissions`` into ``out``, then write the cohort page, the similarity report
+    and the gradebooks; returns the gradebook CSV's path. ``assignment``: the Canvas column's name (default: the
+    project's).
 
     The seed as in ``grade_submission``. ``UsageError`` (after the gradebook is written) if the settings
     were refused."""
@@ -82,25 +98,28 @@ def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = 
     out.mkdir(parents=True, exist_ok=True)
     print(f"grading {len(folders)} submission(s) of {project}, {jobs} at a time -> {out}")
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    rows = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool, \
+            tqdm(total=len(folders), unit="submission", desc="grading", dynamic_ncols=True) as bar:
         futures = [pool.submit(_grade_one, project, folder, out, seed, limits, allow_unsandboxed) for folder in folders]
-        rows = []
-        for future in futures:
+        for future in as_completed(futures):
             row = future.result()
             rows.append(row)
-            print(f"  {row['submission']}: {row.get('score', '-')} / {row.get('max_score', '-')} "
-                  f"({row['status']}, {row['seconds']:.0f} s)", flush=True)
+            bar.write(f"  {row['submission']}: {row.get('score', '-')} / {row.get('max_score', '-')} "
+                      f"({row['status']}, {row['seconds']:.0f} s)")
+            bar.update()
+            bar.set_postfix_str(f"{len(rows) / (time.perf_counter() - started) * 60:.1f} submissions/min")
+    rows.sort(key=lambda row: row["submission"])
+    graded = [folder for folder in folders if (out / folder.name / "results.json").is_file()]
+    pairs = find_similar(get_project(project), {folder.name: folder for folder in graded})
+    write_similarity_html(pairs, out / "similarity.html", project)
+    gradebook = write_gradebook(rows, out / "gradebook.csv")
+    write_canvas(rows, out / "canvas.csv", assignment or project.replace("_", " ").capitalize())
     elapsed = time.perf_counter() - started
-    columns = ["submission", "score", "max_score", "status", "seconds"]
-    columns += [k for k in rows[0] if k not in columns] if rows else []
-    for row in rows[1:]:
-        columns += [k for k in row if k not in columns]
-    gradebook = out / "gradebook.csv"
-    with open(gradebook, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"{len(rows)} graded in {elapsed:.0f} s ({len(rows) / elapsed * 60:.1f} per minute); gradebook: {gradebook}")
+    with _HTML_LOCK:
+        page = write_cohort(out, project, rows, pairs, elapsed, jobs)
+    print(f"{len(rows)} graded in {elapsed:.0f} s ({len(rows) / elapsed * 60:.1f} per minute), similarity included; "
+          f"cohort page: {page}; gradebooks: {gradebook}, {out / 'canvas.csv'}")
     refused = [row["status"] for row in rows if row["status"].startswith("not graded")]
     if refused:
         raise UsageError(refused[0].removeprefix("not graded: "))

@@ -1,8 +1,8 @@
 """The autograder's command line (``python -m autograder --help``).
 
-    grade <project> <submission_dir> --results results.json [--html report.html]
+    grade <project> <submission_dir> --results results.json [--html report.html] [--student ID]
     check <project> [dir]                       the student's self-check (visible checks)
-    batch <project> <submissions_dir> --out DIR [--jobs N]
+    batch <project> <submissions_dir> --out DIR [--jobs N]   also graded/index.html, the cohort page
     gradescope <project> --out autograder.zip   a Gradescope autograder bundle
     scorecard                                   grade solutions/ and lessons/ of both projects
     lessons                                     regenerate lessons/ from solutions/
@@ -13,7 +13,10 @@ the grader itself failed (after writing what it could).
 
 The instructor's secret held-out seed comes from ``$AUTOGRADER_SEED`` or
 ``--secret-file FILE`` (readable by its owner only), never from the command
-line, which every user of the machine can read.
+line, which every user of the machine can read. With it, each student gets a
+variant of the held-out data of their own (``autograder.variants``): the student
+id comes from ``--student``, ``--submission-metadata`` (Gradescope's
+``submission_metadata.json``) or, in ``batch``, the submission folder's name.
 """
 from __future__ import annotations
 
@@ -53,7 +56,8 @@ def _grade(args: argparse.Namespace) -> int:
     from autograder.summary import print_summary
 
     report = grade_submission(args.project, args.submission, args.results, limits=_limits(args),
-                              secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed)
+                              secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed,
+                              student=args.student, submission_metadata=args.submission_metadata)
     if args.html:
         write_html(report, args.html)
     print_summary(report.as_json(), sys.stdout, brief=True)
@@ -83,7 +87,7 @@ def _batch(args: argparse.Namespace) -> int:
     from autograder.batch import grade_folder
 
     grade_folder(args.project, Path(args.submissions), Path(args.out), jobs=args.jobs, limits=_limits(args),
-                 secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed)
+                 secret_file=args.secret_file, allow_unsandboxed=args.allow_unsandboxed, assignment=args.assignment)
     return 0
 
 
@@ -143,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submission", help="the submission folder (like lessons/<project>/)")
     grade.add_argument("--results", required=True, help="where to write results.json")
     grade.add_argument("--html", help="also write an HTML feedback page here")
+    who = grade.add_mutually_exclusive_group()
+    who.add_argument("--student", metavar="ID", help="the student id whose variant of the held-out data to grade "
+                                                     "with (with a secret seed; batch uses the folder's name)")
+    who.add_argument("--submission-metadata", metavar="FILE",
+                     help="Gradescope's submission_metadata.json: the student id is its users' e-mail addresses")
     _add_secret(grade)
     _add_limits(grade)
     grade.set_defaults(run=_grade)
@@ -155,11 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limits(check)
     check.set_defaults(run=_check)
 
-    batch = commands.add_parser("batch", help="grade every sub-folder of a folder in parallel, plus a gradebook CSV")
+    batch = commands.add_parser("batch", help="grade every sub-folder of a folder in parallel: reports, a cohort page "
+                                              "(index.html), similarity, gradebook.csv and canvas.csv")
     batch.add_argument("project", choices=project_names())
     batch.add_argument("submissions", help="folder with one sub-folder per submission")
     batch.add_argument("--out", required=True, help="results folder")
     batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: by cores and memory)")
+    batch.add_argument("--assignment", help="the assignment's column name in canvas.csv (default: the project's name)")
     _add_secret(batch)
     _add_limits(batch)
     batch.set_defaults(run=_batch)

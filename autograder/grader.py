@@ -2,14 +2,17 @@
 
 1. Write a zero-score ``results.json`` before anything runs, so even a grader
    killed half-way leaves a report; rewrite it after every check.
-2. Resolve the held-out seed (``autograder.heldout_seed``); find this machine's
+2. Resolve the held-out seed (``autograder.heldout_seed``) and the student's variant
+   of it (``autograder.variants``); find this machine's
    isolation level (``autograder.detection``, overlapped with the next step) and
    refuse a secret seed when the child would run unsandboxed, unless allowed.
 3. Build the sandbox (only the project's expected files) and the checks' inputs;
    held-out labels and reference captions stay in this process.
-4. Run each check's probe in a child (``isolation.run_probe``; checks sharing a
-   probe share the run), score it here, and stop running probes once the
-   submission's time budget is spent. Every report names the isolation level.
+4. Run the checks' probes in a child (``isolation.run_probes``: one child for all
+   of them, torch imported once, each probe seeded and timed on its own, a fresh
+   child after one that timed out or crashed; checks sharing a probe share the
+   run), stop running probes once the submission's time budget is spent, then
+   score each check here. Every report names the isolation level.
 
 ``grade_submission`` never raises for anything a submission does; an error of
 the grader itself is recorded in the report and raised as ``GraderError``, and
@@ -28,10 +31,11 @@ from autograder.confinement import Confinement
 from autograder.detection import detect, known
 from autograder.errors import GraderError, UsageError
 from autograder.heldout_seed import PUBLIC_SEED, SEED_ENV, Seed, resolve_seed
-from autograder.isolation import Limits, ProbeOutcome, run_probe
+from autograder.isolation import Limits, ProbeOutcome, ProbeRequest, run_probes
 from autograder.projects import get_project
 from autograder.report import CheckResult, Report, write_json
 from autograder.sandbox import make_sandbox, remove_sandbox
+from autograder.variants import describe, for_student, student_from_metadata
 
 __all__ = ["GraderError", "UsageError", "PUBLIC_SEED", "SEED_ENV", "grade_submission", "project_checks",
            "refusal"]
@@ -93,11 +97,14 @@ def _stop(report: Report, results_path, started: float, output: str, why_not_run
 def grade_submission(project: str, submission_dir: str | Path, results_path: str | Path,
                      seed: int | Seed | None = None, limits: Limits | None = None, visible_only: bool = False,
                      on_check=None, secret_file: str | Path | None = None,
-                     allow_unsandboxed: bool = False) -> Report:
+                     allow_unsandboxed: bool = False, student: str | None = None,
+                     submission_metadata: str | Path | None = None) -> Report:
     """Grade ``submission_dir`` and write ``results_path``; returns the report.
 
     ``seed`` (from a caller in this process) or ``secret_file``, else ``$AUTOGRADER_SEED``, else the
-    public seed: see ``heldout_seed.resolve_seed``. ``allow_unsandboxed``: grade with a secret seed even
+    public seed: see ``heldout_seed.resolve_seed``. ``student`` (or the users of Gradescope's
+    ``submission_metadata``): the student whose variant of the held-out data to grade with
+    (``variants.for_student``; a secret seed only). ``allow_unsandboxed``: grade with a secret seed even
     when the child cannot be sandboxed. ``visible_only``: run only the checks students see (the
     self-check). ``on_check(result)`` is called after each check (progress display).
     """
@@ -117,10 +124,14 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
     write_json(results_path, report.as_json())
     try:
         resolved = resolve_seed(seed, secret_file)
+        if submission_metadata is not None:
+            student = student_from_metadata(submission_metadata)  # a bad file: refused, with a report
+        heldout = for_student(resolved, student, info.name)
     except UsageError as err:
         _stop(report, results_path, started, f"Not graded: {err}.", "Not run: the grader's settings were refused.")
         raise
     report.seed_source = resolved.source
+    report.student, report.variant, report.heldout = heldout.student, heldout.variant, describe(heldout)
     submission = Path(submission_dir)
     if not submission.is_dir():
         _stop(report, results_path, started, f"{submission}: not a folder; nothing was graded.",
@@ -135,7 +146,7 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
                 raise UsageError(refusal(resolved, early, allow_unsandboxed))
             box = make_sandbox(info, submission)
             try:
-                ctx = Context(info, box, resolved.value)
+                ctx = Context(info, box, heldout.value)
                 prepare(ctx)
                 confinement = detection.result()
                 report.isolation = confinement.as_report()
@@ -165,11 +176,16 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
 
 def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limits, results_path, started: float,
                 on_check, confinement: Confinement) -> None:
-    """Run every check into ``report`` (rewritten after each, when the check's last process is gone), then sum up."""
-    outcomes: dict[str, ProbeOutcome] = {}
-    deadline = started + limits.submission_timeout
-    for check, result in zip(checks, report.results):
-        _run_check(ctx, check, result, outcomes, deadline, limits, confinement)
+    """Run every check's probe (all of them in one child, see ``isolation.run_probes``), then score each check into
+    ``report``, rewriting it after each (the child's last process is gone by then), and sum up."""
+    keys, requests = _plan(ctx, checks, report, limits)
+    ran = run_probes(ctx.box, ctx.project.name, list(requests.values()), limits, confinement,
+                     started + limits.submission_timeout)
+    outcomes, timed = dict(zip(requests, ran)), set()
+    for check, result, key in zip(checks, report.results, keys):
+        if key is not None:
+            _record(ctx, check, result, outcomes[key], key not in timed)
+            timed.add(key)
         report.execution_time = time.perf_counter() - started
         write_json(results_path, report.as_json())
         if on_check is not None:
@@ -177,32 +193,41 @@ def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limit
     report.output = _summary(report, ctx.box)
 
 
-def _run_check(ctx: Context, check: Check, result: CheckResult, outcomes: dict, deadline: float,
-               limits: Limits, confinement: Confinement) -> None:
-    missing = [name for name in check.needs if not ctx.box.has(name)]
-    if missing:
-        why = {name: ctx.box.refused.get(name, "missing from the submission") for name in missing}
-        result.output = "Not run: " + "; ".join(f"{name} is {reason}" for name, reason in why.items()) + "."
-        if any(name.endswith((".pt", ".json")) for name in missing):
-            result.output += "\nHint: run the training notebook to the end; it saves the model the grader reads."
-        return
-    remaining = deadline - time.perf_counter()
-    if remaining <= 1:
+def _plan(ctx: Context, checks: list[Check], report: Report, limits: Limits) -> tuple[list, dict]:
+    """Each check's probe key (None, with the reason in its result, for a check missing a file it needs) and the
+    distinct probes to run, in the checks' order: checks naming the same probe, arguments and seed share one run."""
+    keys, requests = [], {}
+    for check, result in zip(checks, report.results):
+        missing = [name for name in check.needs if not ctx.box.has(name)]
+        if missing:
+            why = {name: ctx.box.refused.get(name, "missing from the submission") for name in missing}
+            result.output = "Not run: " + "; ".join(f"{name} is {reason}" for name, reason in why.items()) + "."
+            if any(name.endswith((".pt", ".json")) for name in missing):
+                result.output += "\nHint: run the training notebook to the end; it saves the model the grader reads."
+            keys.append(None)
+            continue
+        args = check.args(ctx)
+        key = json.dumps([check.probe, args, check.seed], sort_keys=True)
+        timeout = limits.slow_check_timeout if check.slow else limits.check_timeout
+        if key not in requests:
+            requests[key] = ProbeRequest(check.probe, args, check.seed, timeout)
+        requests[key].timeout = max(requests[key].timeout, timeout)
+        keys.append(key)
+    return keys, requests
+
+
+def _record(ctx: Context, check: Check, result: CheckResult, outcome: ProbeOutcome | None, first: bool) -> None:
+    """Score ``check`` from its probe's ``outcome`` (None: not run, the submission's time was up) into ``result``."""
+    if outcome is None:
         result.output = "Not run: the time limit for the whole submission was used up by earlier checks."
         return
     start = time.perf_counter()
-    args = check.args(ctx)
-    key = json.dumps([check.probe, args, check.seed], sort_keys=True)
-    if key not in outcomes:
-        timeout = min(limits.slow_check_timeout if check.slow else limits.check_timeout, remaining)
-        outcomes[key] = run_probe(ctx.box, ctx.project.name, check.probe, args, check.seed, limits, timeout,
-                                  confinement)
-    scored = _score(ctx, check, outcomes[key])
+    scored = _score(ctx, check, outcome)
     result.score = round(check.points * min(max(scored.fraction, 0.0), 1.0), 4)
     result.output = scored.output
     result.extras = scored.extras
     result.media = scored.media
-    result.seconds = time.perf_counter() - start
+    result.seconds = time.perf_counter() - start + (outcome.seconds if first else 0.0)
 
 
 def _summary(report: Report, box) -> str:
@@ -213,8 +238,8 @@ def _summary(report: Report, box) -> str:
         lines.append("Missing from the submission: " + ", ".join(box.missing) + ".")
     for name, reason in box.refused.items():
         lines.append(f"Not copied: {name} ({reason}).")
-    if report.seed_source == "public":
-        lines.append("Held-out data: the public default seed (an instructor grades with a secret one).")
+    if report.heldout:
+        lines.append(report.heldout)
     lines += report.warnings
     if isolation and not isolation.startswith("WARNING"):
         lines.append(isolation)

@@ -15,7 +15,10 @@ packages, ``pyproject.toml``, ``solutions/<project>/`` and, with a secret seed,
   another user, can read neither the reference solutions nor the seed.
 - ``run_autograder`` grades ``/autograder/submission`` into
   ``/autograder/results/results.json`` with that environment's Python, the
-  seed passed as ``--secret-file`` (a path, not the secret, on the command line).
+  seed passed as ``--secret-file`` (a path, not the secret, on the command line)
+  and Gradescope's ``/autograder/submission_metadata.json`` as
+  ``--submission-metadata``, so that each student gets a variant of the
+  held-out data of their own (``autograder.variants``).
 
 Both scripts honour ``AUTOGRADER_ROOT`` (default ``/autograder``),
 ``AUTOGRADER_PYTHON`` (the Python that makes the environment, default
@@ -67,6 +70,9 @@ export {solutions_env}="$ROOT/source/solutions"
 OPTIONS=({options})
 if [ -f "$ROOT/source/seed.txt" ]; then
     OPTIONS+=(--secret-file "$ROOT/source/seed.txt")
+fi
+if [ -f "$ROOT/submission_metadata.json" ]; then    # the student: a variant of the held-out data of their own
+    OPTIONS+=(--submission-metadata "$ROOT/submission_metadata.json")
 fi
 mkdir -p "$ROOT/results"
 cd /tmp

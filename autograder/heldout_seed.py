@@ -39,6 +39,10 @@ class Seed:
     """``"instructor"`` or ``"public"``."""
     origin: str = ""
     """For messages: ``$AUTOGRADER_SEED``, ``the secret file``, ``the caller``."""
+    student: str = ""
+    """The student whose variant this is (``autograder.variants.for_student``); "" for a class-wide seed."""
+    variant: str = ""
+    """The variant's non-secret id (hex), "" for a class-wide seed."""
 
     @property
     def secret(self) -> bool:

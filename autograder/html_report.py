@@ -1,6 +1,6 @@
 """The HTML feedback page: the score, every check with its feedback, and pictures.
 
-Pictures come from each check's ``extras`` (loss curves) and ``media``
+Pictures come from each check's ``extras`` (loss curves, the keypoints' CED curve) and ``media``
 (held-out faces with predicted and true keypoints, images with the generated
 caption under them, each word of a caption over the image shaded by the model's attention). The page is one self-contained file (images inlined as
 PNG data URIs), readable offline and attachable to an e-mail.
@@ -72,6 +72,23 @@ def _faces_figure(result: CheckResult) -> str | None:
     return _png(fig)
 
 
+def _ced_figure(result: CheckResult) -> str | None:
+    """The cumulative error distribution the keypoint checks computed (``extras["ced"]``), with AUC and failures."""
+    ced = result.extras.get("ced")
+    if not ced:
+        return None
+    import matplotlib.pyplot as plt
+
+    threshold = result.extras.get("threshold", ced["nme"][-1])
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    ax.step(ced["nme"], ced["fraction"], where="post", label="your model")
+    ax.fill_between(ced["nme"], ced["fraction"], step="post", alpha=.15)
+    ax.set(xlabel="NME (inter-ocular)", ylabel="fraction of faces", xlim=(0, threshold), ylim=(0, 1.02),
+           title=f"CED: AUC@{threshold:g} {result.extras['auc']:.3f}, failures {result.extras['failure_rate']:.1%}")
+    ax.grid(alpha=.3)
+    return _png(fig)
+
+
 def _captions_figure(result: CheckResult) -> str | None:
     items = result.media.get("captions")
     if not items:
@@ -138,7 +155,7 @@ def render_html(report: Report) -> str:
         parts.append(f"<div class='check {state}'><div class='head'><span>{html.escape(result.name)}{tag}</span>"
                      f"<span>{result.score:g} / {result.max_score:g}</span></div>"
                      f"<pre>{html.escape(result.output)}</pre>")
-        for draw in (_loss_figure, _faces_figure, _captions_figure, _attention_figure):
+        for draw in (_loss_figure, _faces_figure, _ced_figure, _captions_figure, _attention_figure):
             uri = draw(result)
             if uri:
                 parts.append(f"<img src='{uri}' alt='{html.escape(result.name)}'>")

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.confinement import Confinement
@@ -41,6 +41,8 @@ RESULT_FILE = "result.pt"
 LOG_FILE = "output.log"
 REAPER_GRACE = 30.0
 """Seconds the reaper may take beyond the timeout to kill and reap everything before the grader gives up on it."""
+POLL_SECONDS = 0.1
+"""How often the grader looks for a finished probe's result while a child runs."""
 
 
 @dataclass
@@ -66,17 +68,42 @@ class Limits:
 
 @dataclass
 class WorkerRun:
-    """How one child run ended, before its result is interpreted."""
+    """How one child run ended, before its results are interpreted."""
 
     returncode: int | None
-    """The worker's exit code, negative for a signal; None when it timed out or could not start."""
+    """The worker's exit code, negative for a signal; None when it timed out, was stopped or could not start."""
     timed_out: bool
     seconds: float
     log_tail: str
-    result: bytes | None
-    """The bytes of the result file, if the child left a readable one."""
+    """The last lines of everything the child printed."""
+    records: list[dict | None]
+    """Per request, what the child saved (read with ``torch.load(weights_only=True)``), or None."""
+    unreadable: list[str]
+    """Per request, why its result could not be read ("" if it could, or if there was none)."""
+    logs: list[str]
+    """Per request, the last lines the child printed while it ran (for the student; never parsed)."""
+    stopped: int | None = None
+    """The request the parent stopped the child at, because it overran its own timeout."""
+    probe_seconds: list[float] = field(default_factory=list)
+    """Per finished request, about how long it took (the parent's clock)."""
     failure: str = ""
     """A failure of the grader's own machinery (the reaper or the sandbox could not run)."""
+
+    @property
+    def finished(self) -> int:
+        """How many requests, from the first, left a result."""
+        return next((i for i, record in enumerate(self.records) if record is None and not self.unreadable[i]),
+                    len(self.records))
+
+
+@dataclass
+class ProbeRequest:
+    """One probe to run: ``autograder.probes.<project>.<probe>(**args)``, seeded, within ``timeout`` seconds."""
+
+    probe: str
+    args: dict
+    seed: int
+    timeout: float
 
 
 @dataclass
@@ -117,13 +144,40 @@ def child_environment(home: Path, threads: int) -> dict[str, str]:
     return env
 
 
-def _tail(stream, lines: int = 25, max_bytes: int = 8192) -> str:
-    """The last lines of the open log ``stream`` (the parent's own handle: the child may rename the file)."""
+def _tail(stream, lines: int = 25, max_bytes: int = 8192, start: int = 0, end: int | None = None) -> str:
+    """The last lines of bytes ``start`` to ``end`` (default: the end) of the open log ``stream`` (the parent's
+    own handle: the child may rename the file)."""
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
-    stream.seek(max(0, size - max_bytes))
-    text = stream.read().decode("utf-8", errors="replace")
+    end = size if end is None else max(0, min(end, size))
+    begin = max(0, min(start, end), end - max_bytes)
+    stream.seek(begin)
+    text = stream.read(end - begin).decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+def _load_record(data: bytes | None) -> tuple[dict | None, str]:
+    """A result file's record, read with ``torch.load(weights_only=True)`` (no code runs), or why not."""
+    if data is None:
+        return None, ""
+    import torch
+
+    try:
+        record = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 -- any unreadable file is the child's fault
+        return None, f"returned an unreadable result ({type(err).__name__})"
+    if not isinstance(record, dict):
+        return None, "returned something other than the grader's result record"
+    return record, ""
+
+
+def _log_span(record: dict | None, previous: int) -> tuple[int, int | None]:
+    """The bytes of the log a probe printed: the span its record names (the worker's flushed offsets, used only
+    to show the student their own output), else from where the previous probe's ended to the end."""
+    span = record.get("log") if isinstance(record, dict) else None
+    if isinstance(span, list) and len(span) == 2 and all(type(v) is int and v >= 0 for v in span):
+        return span[0], span[1]
+    return previous, None
 
 
 def _signal_name(code: int) -> str:
@@ -142,25 +196,68 @@ def _read_status(handle: int) -> dict:
         return {}
 
 
-def run_worker(confinement: Confinement, box_root: Path, request: dict, limits: Limits, timeout: float) -> WorkerRun:
-    """Run ``python -I -m autograder.worker`` on ``request`` in ``box_root`` at ``confinement``; every process
-    it started is gone when this returns. ``request`` gets its ``result`` and ``sandbox`` paths here."""
+def _exists(path: Path) -> bool:
+    try:
+        os.lstat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _supervise(process: subprocess.Popen, results: list[Path], timeouts: list[float], budget: float):
+    """Wait for the reaper ``process``, stopping it (SIGTERM: it kills the child's processes and reports) when the
+    probe now running -- the first whose result has not appeared -- overruns its timeout. Returns
+    ``(index stopped at or None, seconds per finished probe, failure)``."""
+    start = time.perf_counter()
+    current, since, seconds = 0, start, []
+    while True:
+        try:
+            process.wait(timeout=POLL_SECONDS)
+            return None, seconds, ""
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.perf_counter()
+        while current < len(results) and _exists(results[current]):
+            seconds.append(now - since)
+            current, since = current + 1, now
+        if current < len(results) and now - since > timeouts[current]:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=REAPER_GRACE)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return current, seconds, "the grader's process supervisor did not stop"
+            return current, seconds, ""
+        if now - start > budget + REAPER_GRACE:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return None, seconds, "the grader's process supervisor did not finish"
+
+
+def run_worker(confinement: Confinement, box_root: Path, request: dict, limits: Limits,
+               timeouts: float | list[float], budget: float | None = None, count: int = 1) -> WorkerRun:
+    """Run ``python -I -m autograder.worker`` on ``request`` (``count`` probes, or a self-test) in ``box_root`` at
+    ``confinement``; every process it started is gone when this returns. ``timeouts``: seconds for each probe (a
+    number: the same for all), stopped when one overruns; ``budget``: seconds for them all (default their sum).
+    ``request`` gets its ``results`` and ``sandbox`` paths here."""
     box_root = Path(box_root)
+    timeouts = [float(timeouts)] * count if isinstance(timeouts, (int, float)) else [float(t) for t in timeouts]
+    budget = min(sum(timeouts), budget) if budget is not None else sum(timeouts)
     out_dir = Path(tempfile.mkdtemp(prefix=".grader_out-", dir=box_root))
-    result_path = out_dir / RESULT_FILE
+    result_paths = [out_dir / f"{i}-{RESULT_FILE}" for i in range(len(timeouts))]
     owner = confinement.owner()
     if owner is not None:
         give_to(box_root, *owner)
-    request = {**request, "sandbox": str(box_root), "result": str(result_path)}
+    request = {**request, "sandbox": str(box_root), "results": [str(p) for p in result_paths]}
     request_path = out_dir / "request.json"  # the grader's: readable, not writable, by the child
     request_path.write_text(json.dumps(request), encoding="utf-8")
     worker = [sys.executable, "-I", "-m", "autograder.worker", str(request_path)]
     command = confinement.command(worker, box_root, hidden=(solutions_root(),))
     status_read, status_write = os.pipe()
-    reaper = [sys.executable, "-I", "-m", "autograder.reaper", "--timeout", f"{timeout:.3f}",
+    reaper = [sys.executable, "-I", "-m", "autograder.reaper", "--timeout", f"{budget:.3f}",
               "--status-fd", str(status_write), *confinement.reaper_user(), "--", *command]
     start = time.perf_counter()
-    failure = ""
     try:
         with open(os.open(out_dir / LOG_FILE, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "w+b") as log:
             try:
@@ -172,26 +269,26 @@ def run_worker(confinement: Confinement, box_root: Path, request: dict, limits: 
                 raise
             finally:
                 os.close(status_write)
-            try:
-                process.wait(timeout=timeout + REAPER_GRACE)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                failure = "the grader's process supervisor did not finish"
+            stopped, probe_seconds, failure = _supervise(process, result_paths, timeouts, budget)
             status = _read_status(status_read)
+            if process.returncode != 0 or "error" in status:
+                failure = failure or f"the grader's process supervisor failed: {status.get('error') or _tail(log)[-500:]}"
+            loaded = [_load_record(read_child_file(p, limits.file_size_mb * 2**20)) for p in result_paths]
+            logs, previous = [], 0
+            for record, _ in loaded:
+                begin, end = _log_span(record, previous)
+                logs.append(_tail(log, start=begin, end=end))
+                previous = end if end is not None else previous
             log_tail = _tail(log)
-        if process.returncode != 0 or "error" in status:
-            failure = failure or f"the grader's process supervisor failed: {status.get('error') or log_tail[-500:]}"
-        result = read_child_file(result_path, limits.file_size_mb * 2**20)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
-    return WorkerRun(status.get("returncode"), bool(status.get("timed_out")), time.perf_counter() - start,
-                     log_tail, result, failure)
+    return WorkerRun(status.get("returncode"), bool(status.get("timed_out")), time.perf_counter() - start, log_tail,
+                     [record for record, _ in loaded], [why for _, why in loaded], logs, stopped, probe_seconds, failure)
 
 
-def _problem(run: WorkerRun, confinement: Confinement, limits: Limits, timeout: float) -> str:
-    """Why a run left no result, in the student's terms."""
-    if run.timed_out:
+def _problem(run: WorkerRun, confinement: Confinement, limits: Limits, timeout: float, timed_out: bool) -> str:
+    """Why a probe left no result, in the student's terms."""
+    if timed_out:
         return f"timed out after {timeout:.0f} s (stopped)"
     code = run.returncode
     if code is not None and confinement.level == "bubblewrap" and code > 128:
@@ -204,31 +301,49 @@ def _problem(run: WorkerRun, confinement: Confinement, limits: Limits, timeout: 
     return f"the process ended (exit code {code}) before returning a result"
 
 
-def run_probe(box: Sandbox, project: str, probe: str, args: dict, seed: int, limits: Limits, timeout: float,
-              confinement: Confinement) -> ProbeOutcome:
-    """Run ``autograder.probes.<project>.<probe>(**args)`` on the sandbox in a child; never raises for
-    anything the student's code does (``timeout``: wall-clock seconds). ``GraderError`` if the grader's own
-    machinery failed."""
+def run_probes(box: Sandbox, project: str, requests: list[ProbeRequest], limits: Limits, confinement: Confinement,
+               deadline: float) -> list[ProbeOutcome | None]:
+    """Run each of ``requests`` on the sandbox, in order, in as few children as it takes: one, unless a probe
+    times out or ends its child, when the ones after it run in a fresh child. None for a probe not run because
+    the submission's time ran out (``deadline``, on ``time.perf_counter``'s clock). Never raises for anything
+    the student's code does; ``GraderError`` if the grader's own machinery failed."""
     from autograder.errors import GraderError
 
     child_limits = asdict(limits)
     if not confinement.separate_user:  # RLIMIT_NPROC would count every process of the grader's user
         child_limits["max_processes"] = 0
-    request = {"project": project, "probe": probe, "args": args, "seed": seed, "limits": child_limits}
-    run = run_worker(confinement, box.root, request, limits, timeout)
-    if run.failure:
-        raise GraderError(run.failure)
-    outcome = ProbeOutcome(seconds=run.seconds, log_tail=run.log_tail)
-    if run.timed_out or run.result is None:
-        outcome.problem = _problem(run, confinement, limits, timeout)
-        return outcome
-    import torch
+    outcomes: list[ProbeOutcome | None] = [None] * len(requests)
+    first = 0
+    while first < len(requests):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 1:
+            break
+        batch = requests[first:]
+        request = {"project": project, "limits": child_limits,
+                   "probes": [{"probe": r.probe, "args": r.args, "seed": r.seed} for r in batch]}
+        timeouts = [min(r.timeout, remaining) for r in batch]
+        run = run_worker(confinement, box.root, request, limits, timeouts, budget=remaining)
+        if run.failure:
+            raise GraderError(run.failure)
+        done = run.finished
+        for i in range(min(done + 1, len(batch))):
+            outcome = ProbeOutcome(seconds=run.probe_seconds[i] if i < len(run.probe_seconds) else run.seconds,
+                                   log_tail=run.logs[i])
+            if run.records[i] is not None:
+                outcome.result = run.records[i]
+            elif run.unreadable[i]:
+                outcome.problem = run.unreadable[i]
+            else:  # the probe the child stopped at: timed out, killed, or ended
+                timed_out = run.timed_out or run.stopped == i
+                outcome.problem = _problem(run, confinement, limits, timeouts[i], timed_out)
+            outcomes[first + i] = outcome
+        first += done + 1
+    return outcomes
 
-    try:
-        outcome.result = torch.load(io.BytesIO(run.result), weights_only=True, map_location="cpu")
-    except Exception as err:  # noqa: BLE001 -- any unreadable file is the child's fault
-        outcome.problem = f"returned an unreadable result ({type(err).__name__})"
-        return outcome
-    if not isinstance(outcome.result, dict):
-        outcome.result, outcome.problem = None, "returned something other than the grader's result record"
+
+def run_probe(box: Sandbox, project: str, probe: str, args: dict, seed: int, limits: Limits, timeout: float,
+              confinement: Confinement) -> ProbeOutcome:
+    """Run one probe, ``autograder.probes.<project>.<probe>(**args)``, in a child of its own (see ``run_probes``)."""
+    (outcome,) = run_probes(box, project, [ProbeRequest(probe, args, seed, timeout)], limits, confinement,
+                            time.perf_counter() + timeout + 2)
     return outcome

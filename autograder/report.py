@@ -8,7 +8,8 @@ Gradescope's (https://gradescope-autograders.readthedocs.io/en/latest/specs/)::
 
 plus Gradescope's optional ``extra_data`` object, here ``{"isolation": {...}}`` (how the
 student's code was confined: level, the child's uid, why better levels were not
-available), and a few keys Gradescope ignores (``project``, ``seed_source``,
+available) and, with a variant per student, ``"student"`` and ``"variant"`` (the
+held-out data's non-secret id, ``autograder.variants``), and a few keys Gradescope ignores (``project``, ``seed_source``,
 ``extras``), which the HTML page and the gradebook read. ``validate_results``
 checks a parsed file against the schema (the tests use it on every report they make).
 """
@@ -72,6 +73,12 @@ class Report:
     """``Confinement.as_report()`` of the level the child ran at (empty when no child ran)."""
     warnings: list[str] = field(default_factory=list)
     """What the instructor must hear (an unsandboxed child with a secret seed, a guessable seed)."""
+    student: str = ""
+    """The student id whose variant of the held-out data was graded ("" for a class-wide seed)."""
+    variant: str = ""
+    """That variant's non-secret id ("" for a class-wide seed)."""
+    heldout: str = ""
+    """The report's line on which held-out data was used (``variants.describe``)."""
 
     @property
     def score(self) -> float:
@@ -93,7 +100,8 @@ class Report:
             "project": self.project,
             "submission": self.submission,
             "seed_source": self.seed_source,
-            "extra_data": {"isolation": self.isolation} if self.isolation else {},
+            "extra_data": {**({"isolation": self.isolation} if self.isolation else {}),
+                           **({"student": self.student, "variant": self.variant} if self.variant else {})},
             "extras": {r.name: {"seconds": round(r.seconds, 2), **r.extras} for r in self.results},
         }
 

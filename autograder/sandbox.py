@@ -49,7 +49,9 @@ class Sandbox:
         return relative in self.copied
 
 
-def _copy_one(source: Path, target: Path, relative: str, box: Sandbox) -> None:
+def copy_expected_file(source: Path, target: Path, relative: str, box: Sandbox) -> None:
+    """Copy one expected file of a submission to ``target``, noted in ``box``: refused if it is a symbolic link
+    or larger than ``MAX_FILE_MB``, noted missing if it is not a file."""
     if source.is_symlink():
         box.refused[relative] = "a symbolic link (submit the file itself)"
     elif not source.is_file():
@@ -68,7 +70,7 @@ def make_sandbox(project: Project, submission_dir: Path, parent: Path | None = N
     box = Sandbox(root)
     submission_dir = Path(submission_dir)
     for relative in project.student_files + project.artefacts:
-        _copy_one(submission_dir / relative, root / relative, relative, box)
+        copy_expected_file(submission_dir / relative, root / relative, relative, box)
     for relative in project.given_files:
         shutil.copyfile(project.solution_dir / relative, root / relative)
     box.inputs.mkdir()

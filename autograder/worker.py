@@ -1,14 +1,18 @@
-"""The child side of a probe: ``python -I -m autograder.worker REQUEST.json``.
+"""The child side of the probes: ``python -I -m autograder.worker REQUEST.json``.
 
-Runs in the sandbox (its working folder), started by ``autograder.isolation``:
+Runs in the sandbox (its working folder), started by ``autograder.isolation``,
+once per submission for all its probes (torch is imported once, not per probe):
 
 1. read the request; set the resource limits (before any student code runs);
-2. seed Python's ``random``, NumPy and torch with the check's seed;
-3. put the sandbox first on ``sys.path`` and call
-   ``autograder.probes.<project>.<probe>(**args)``, which imports the student's
-   modules and returns plain data (tensors, numbers, strings, lists, dicts);
-4. save ``{"value": ...}`` -- or ``{"error": {"type", "message", "where"}}`` when the
-   student's code raised -- with ``torch.save`` to the result path.
+2. import the probe module, then put the sandbox first on ``sys.path``;
+3. for each probe of the request, in order: seed Python's ``random``, NumPy and
+   torch with its check's seed, call ``autograder.probes.<project>.<probe>(**args)``,
+   which imports the student's modules and returns plain data (tensors,
+   numbers, strings, lists, dicts), and save ``{"value": ...}`` -- or
+   ``{"error": {"type", "message", "where"}}`` when the student's code raised --
+   with ``torch.save`` to that probe's result path (written whole, through a
+   temp file: the parent times each probe by when its result appears, and stops
+   the child when one overruns its own timeout).
 
 A request with ``"self_test"`` instead of a probe runs no student code: it imports
 the probe modules and reports who and where the child is (``autograder.detection``
@@ -75,30 +79,62 @@ def self_test(modules: list[str], hidden: list[str]) -> dict:
             "readable": [path for path in hidden if os.access(path, os.R_OK)]}
 
 
+def _log_offset() -> int | None:
+    """Where this process's output (the parent's log file) has got to, everything printed so far flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 -- the student's code may have replaced or closed them
+            pass
+    try:
+        return os.lseek(1, 0, os.SEEK_CUR)
+    except OSError:
+        return None
+
+
+def _save(record: dict, path: str) -> None:
+    """``torch.save`` ``record`` to ``path`` through a temp file, so that the file appears whole or not at all."""
+    import torch
+
+    temp = f"{path}.partial"
+    try:
+        torch.save(record, temp)
+    except Exception as error:  # noqa: BLE001 -- e.g. the student's code returned an object of its own
+        torch.save({"error": {"type": "ResultError", "message": f"the result could not be saved: {error}",
+                              "where": ""}, "log": record.get("log")}, temp)
+    os.replace(temp, path)
+
+
+def run_probes(project: str, probes: list[dict], results: list[str], sandbox: Path) -> None:
+    """Run each probe of ``probes`` (``{"probe", "args", "seed"}``) in turn, saving its record to its path in
+    ``results``: ``{"value": ...}`` or ``{"error": ...}``, and ``"log"``, the ``[start, end]`` of its output in the
+    log. Python's ``random``, NumPy and torch are seeded with the probe's seed before each."""
+    from cvdata.runtime import seed_everything
+
+    module = importlib.import_module(f"autograder.probes.{project}")  # the grader's code, before the sandbox's
+    sys.path.insert(0, str(sandbox))
+    for spec, path in zip(probes, results):
+        start = _log_offset()
+        seed_everything(int(spec["seed"]))
+        try:
+            record = {"value": getattr(module, spec["probe"])(**spec["args"])}
+        except BaseException as error:  # noqa: BLE001 -- SystemExit and KeyboardInterrupt from student code too
+            record = {"error": describe_error(error, sandbox)}
+        record["log"] = [start, _log_offset()]
+        _save(record, path)
+
+
 def main(argv: list[str]) -> int:
     request = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     sandbox = Path(request["sandbox"]).resolve()
     import torch  # the grader's import, before any student code
 
-    from cvdata.runtime import seed_everything
-
     _set_limits(request["limits"], torch.cuda.is_available())
     torch.set_num_threads(int(request["limits"]["threads"]))
     if "self_test" in request:
-        torch.save({"value": self_test(**request["self_test"])}, request["result"])
+        _save({"value": self_test(**request["self_test"])}, request["results"][0])
         return 0
-    seed_everything(int(request["seed"]))
-    sys.path.insert(0, str(sandbox))
-    probe = getattr(importlib.import_module(f"autograder.probes.{request['project']}"), request["probe"])
-    try:
-        record = {"value": probe(**request["args"])}
-    except BaseException as error:  # noqa: BLE001 -- SystemExit and KeyboardInterrupt from student code too
-        record = {"error": describe_error(error, sandbox)}
-    try:
-        torch.save(record, request["result"])
-    except Exception as error:  # noqa: BLE001 -- e.g. the student's code returned an object of its own
-        torch.save({"error": {"type": "ResultError", "message": f"the result could not be saved: {error}",
-                              "where": ""}}, request["result"])
+    run_probes(request["project"], request["probes"], request["results"], sandbox)
     return 0
 
 

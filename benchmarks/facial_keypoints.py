@@ -4,9 +4,11 @@ Trains ``solutions/facial_keypoints`` (``Net`` with its default ``NetConfig``,
 ``train`` with ``TrainConfig``) on the default synthetic faces for each time
 mark separately -- the learning rate anneals to zero at the mark, as a student
 training for that long would see -- and prints, side by side: the mean-shape
-baseline NME, the test NME after each mark, throughput (training images/s)
-and the parameter count. Evaluation time is excluded from the training clock.
-The longest run's per-epoch test NME is plotted against training time.
+baseline NME, the test NME after each mark with the landmark literature's
+AUC@0.1 and failure rate@0.1 (``cvdata.keypoint_metrics``), throughput
+(training images/s) and the parameter count. Evaluation time is excluded from
+the training clock. The longest run's per-epoch test NME is plotted against
+training time, and each mark's cumulative error distribution (CED) beside it.
 
     python benchmarks/facial_keypoints.py --budget 180 --marks 60,180 --threads 2 --out reports/benchmarks/
 
@@ -58,6 +60,44 @@ def _network_frame_keypoints(dataset, transform) -> np.ndarray:
     return np.stack([transform(sample)["keypoints"].numpy() for sample in dataset.samples])
 
 
+def _per_image_nme(net, loader) -> np.ndarray:
+    """Per-image test NME of ``net`` in pixels of the 224x224 input (as ``training.evaluate_nme``). -> (N,)."""
+    from cvdata.keypoint_metrics import per_image_nme
+    from cvdata.keypoints_norm import keypoints_to_pixels
+    from data_load import INPUT_SIZE
+    from training import predict_keypoints
+
+    preds, truths = [], []
+    for batch in loader:
+        preds.append(predict_keypoints(net, batch["image"]).cpu())  # (B, 68, 2)
+        truths.append(batch["keypoints"])
+    return per_image_nme(keypoints_to_pixels(torch.cat(preds), INPUT_SIZE, INPUT_SIZE),
+                         keypoints_to_pixels(torch.cat(truths), INPUT_SIZE, INPUT_SIZE))
+
+
+def _plot_ced(errors: dict, path: Path) -> None:
+    """The CED curve of each mark's per-image test NMEs, AUC@0.1 and failure rate in the legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cvdata.keypoint_metrics import FAILURE_THRESHOLD, auc_at, ced_curve, failure_rate
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for mark, scores in errors.items():
+        grid, fractions = ced_curve(scores, FAILURE_THRESHOLD, steps=201)
+        ax.step(grid, fractions, where="post", label=f"{mark:.0f} s: AUC@0.1 {auc_at(scores):.3f}, "
+                                                   f"failures {failure_rate(scores):.1%}")
+    ax.set(xlabel="NME (inter-ocular)", ylabel="fraction of test faces", xlim=(0, FAILURE_THRESHOLD), ylim=(0, 1.02),
+           title="Facial keypoints: cumulative error distribution (test set)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _plot(curve: list[dict], marks: dict, baseline: float, path: Path) -> None:
     import matplotlib
 
@@ -86,7 +126,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     sys.path.insert(0, str(PROJECT_DIR))
     from cvdata.errors import DataError
-    from cvdata.keypoint_metrics import mean_shape_baseline
+    from cvdata.keypoint_metrics import auc_at, failure_rate, mean_shape_baseline
     from cvdata.paths import data_root, faces_dir
     from data_load import test_transform
     from models import Net, NetConfig
@@ -112,7 +152,7 @@ def main(argv=None) -> int:
     )
     print(f"mean-shape baseline NME: {baseline:.4f}")
 
-    results, curve = {}, []
+    results, curve, errors = {}, [], {}
     params = 0
     for mark in _marks(args):
         net = Net(net_config)
@@ -121,14 +161,18 @@ def main(argv=None) -> int:
         history = train(net, train_loader, test_loader, run_config, device=torch.device("cpu"), progress=False)
         seconds = history[-1]["seconds"]
         images = sum(record["images"] for record in history)
-        results[mark] = {"nme": history[-1]["val_nme"], "seconds": seconds, "epochs": len(history),
+        errors[mark] = _per_image_nme(net, test_loader)
+        results[mark] = {"nme": history[-1]["val_nme"], "auc": auc_at(errors[mark]),
+                         "failure_rate": failure_rate(errors[mark]), "seconds": seconds, "epochs": len(history),
                          "images_per_s": images / seconds}
-        print(f"  {mark:>5.0f} s: NME {history[-1]['val_nme']:.4f} after {len(history)} epochs "
-              f"({images / seconds:.0f} images/s)")
+        print(f"  {mark:>5.0f} s: NME {history[-1]['val_nme']:.4f}, AUC@0.1 {results[mark]['auc']:.3f}, failure "
+              f"rate@0.1 {results[mark]['failure_rate']:.1%} after {len(history)} epochs ({images / seconds:.0f} images/s)")
         curve = history
     print()
     print(f"{'':24}" + "".join(f"{f'{m:.0f} s':>10}" for m in results))
     print(f"{'test NME':24}" + "".join(f"{r['nme']:>10.4f}" for r in results.values()))
+    print(f"{'AUC@0.1':24}" + "".join(f"{r['auc']:>10.3f}" for r in results.values()))
+    print(f"{'failure rate@0.1':24}" + "".join(f"{r['failure_rate']:>10.1%}" for r in results.values()))
     print(f"{'target (2 cores)':24}" + "".join(f"{TARGETS[m]:>10.2f}" if m in TARGETS else f"{'-':>10}" for m in results))
     print(f"{'mean-shape baseline':24}" + "".join(f"{baseline:>10.4f}" for _ in results))
     print(f"{'images/s (training)':24}" + "".join(f"{r['images_per_s']:>10.0f}" for r in results.values()))
@@ -136,10 +180,11 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     plot = args.out / "facial_keypoints_nme.png"
     _plot(curve, results, baseline, plot)
+    _plot_ced(errors, args.out / "facial_keypoints_ced.png")
     report = {"baseline_nme": baseline, "marks": {str(k): v for k, v in results.items()}, "parameters": params,
               "threads": args.threads, "net_config": asdict(net_config), "train_config": asdict(config), "curve": curve}
     (args.out / "facial_keypoints.json").write_text(json.dumps(report, indent=2))
-    print(f"plot: {plot}")
+    print(f"plots: {plot}, {args.out / 'facial_keypoints_ced.png'}")
     return 0
 
 

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from autograder.paths import LESSONS_DIR, REPO_DIR
+import pytest
+
+from autograder.heldout_seed import SEED_ENV
+from autograder.paths import LESSONS_DIR, REPO_DIR, SOLUTIONS_DIR
 from autograder.report import validate_results
 
 PROJECT = "facial_keypoints"
@@ -58,20 +64,81 @@ def test_the_self_check_runs_only_visible_checks(tmp_path):
     assert (tmp_path / "report.html").is_file()
 
 
-def test_batch_grades_every_folder_and_writes_a_gradebook(tmp_path):
-    submissions = tmp_path / "submissions"
-    for name in ("alice", "bob"):
+SECRET = "2718281828459045"
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    """``batch`` with a secret seed on four submissions: the stubs (alice), a syntax error (bob), the reference
+    ``data_load.py`` (carol) and a copy of carol's (dave). Returns the results folder."""
+    root = tmp_path_factory.mktemp("cohort")
+    submissions = root / "submissions"
+    for name in ("alice", "bob", "carol", "dave"):
         shutil.copytree(LESSONS_DIR / PROJECT, submissions / name)
     (submissions / "bob" / "data_load.py").write_text("syntax error here(\n")
-    done = _run("batch", PROJECT, str(submissions), "--out", str(tmp_path / "graded"), "--jobs", "2")
+    for name in ("carol", "dave"):
+        shutil.copy(SOLUTIONS_DIR / PROJECT / "data_load.py", submissions / name / "data_load.py")
+    done = _run("batch", PROJECT, str(submissions), "--out", str(root / "graded"), "--jobs", "2",
+                "--allow-unsandboxed", "--check-timeout", "60", env={**os.environ, SEED_ENV: SECRET})
     assert done.returncode == 0, done.stderr
-    with open(tmp_path / "graded" / "gradebook.csv", newline="") as stream:
+    assert "submissions/min" in done.stderr, "the progress bar shows the rate"
+    return root / "graded"
+
+
+def _results(graded: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(graded.glob("*/results.json"))}
+
+
+def test_batch_grades_every_folder_and_writes_the_gradebooks(cohort):
+    with open(cohort / "gradebook.csv", newline="") as stream:
         rows = {row["submission"]: row for row in csv.DictReader(stream)}
-    assert set(rows) == {"alice", "bob"} and all(row["status"] == "graded" for row in rows.values())
+    assert set(rows) == {"alice", "bob", "carol", "dave"} and all(row["status"] == "graded" for row in rows.values())
     assert float(rows["alice"]["score"]) == 0 and "Dataset: length and sample format" in rows["alice"]
+    results = _results(cohort)
     for name in rows:
-        assert validate_results(json.loads((tmp_path / "graded" / name / "results.json").read_text())) == []
-        assert (tmp_path / "graded" / name / "report.html").is_file()
+        assert validate_results(results[name]) == []
+        assert (cohort / name / "report.html").is_file()
+    with open(cohort / "canvas.csv", newline="") as stream:
+        canvas = list(csv.reader(stream))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Facial keypoints"]
+    assert canvas[1][0] == "Points Possible" and canvas[1][-1] == "100"
+    assert {row[3]: float(row[-1]) for row in canvas[2:]} == {n: float(r["score"]) for n, r in rows.items()}
+
+
+def test_each_student_gets_a_variant_and_a_regrade_reproduces_it(cohort, tmp_path):
+    results = _results(cohort)
+    variants = {name: data["extra_data"]["variant"] for name, data in results.items()}
+    assert len(set(variants.values())) == 4 and all(data["extra_data"]["student"] == name
+                                                    for name, data in results.items())
+    assert SECRET not in json.dumps(results)
+    again = tmp_path / "results.json"
+    done = _run("grade", PROJECT, str(LESSONS_DIR / PROJECT), "--results", str(again), "--student", "alice",
+                "--allow-unsandboxed", "--check-timeout", "60", env={**os.environ, SEED_ENV: SECRET})
+    assert done.returncode == 0, done.stderr
+    regraded = json.loads(again.read_text())
+    assert regraded["extra_data"]["variant"] == variants["alice"] and "variant " + variants["alice"] in regraded["output"]
+    assert [t["score"] for t in regraded["tests"]] == [t["score"] for t in results["alice"]["tests"]]
+
+
+def test_the_cohort_page_matches_the_individual_reports(cohort):
+    results = _results(cohort)
+    summary = json.loads((cohort / "cohort.json").read_text())
+    page = (cohort / "index.html").read_text()
+    for check in summary["checks"]:
+        tests = [t for data in results.values() for t in data["tests"] if t["name"] == check["name"]]
+        full = sum(t["score"] == t["max_score"] for t in tests)
+        some = sum(0 < t["score"] < t["max_score"] for t in tests)
+        assert (check["passed"], check["partial"], check["failed"]) == (full, some, len(tests) - full - some)
+        assert f"{full / len(tests):.0%}</td>" in page and html.escape(check["name"]) in page
+    assert summary["checks"][0]["passed"] == 2, "carol's and dave's dataset passes, alice's stub and bob's error not"
+    worst = min(summary["checks"], key=lambda c: c["passed"] / 4)
+    assert summary["most_failed"] == worst["name"] and html.escape(worst["feedback"]) in page
+    for name in results:
+        assert f"href='{name}/report.html'" in page
+    flagged = {frozenset((p["first"], p["second"])) for p in summary["similar"] if p["first_share"] >= 0.6}
+    assert flagged == {frozenset(("carol", "dave"))}, summary["similar"]
+    assert "carol &amp; dave" in page and "side by side" in page
+    assert "highlight-red" in (cohort / "similarity.html").read_text()
 
 
 def test_a_seed_on_the_command_line_is_refused_with_the_ways_that_work():

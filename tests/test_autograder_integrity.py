@@ -58,6 +58,20 @@ def test_exiting_the_process_on_import(tmp_path, isolation_mode):
                           "the process ended (exit code 0) before returning a result")
 
 
+def test_a_crash_costs_only_the_probes_that_crash(tmp_path):
+    """All probes run in one child; one that ends it does not take the later ones with it: they run in a fresh
+    child (``data_load`` ends the process, so the network's checks, which do not import it, still pass)."""
+    folder = _submission(tmp_path, "data_load.py", "print('leaving now', flush=True)\nimport os\nos._exit(3)\n")
+    tests = by_name(grade(PROJECT, folder, tmp_path / "results.json", limits=FAST))
+    for name in DATA_CHECKS + MODEL_CHECKS[2:]:  # the Haar pipeline imports data_load too
+        assert "the process ended (exit code 3)" in tests[name]["output"], (name, tests[name]["output"])
+    for name in MODEL_CHECKS[:2]:
+        assert tests[name]["status"] == "passed", (name, tests[name]["output"])
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert "leaving now" in data["extras"][DATA_CHECKS[0]]["log"]
+    assert "leaving now" not in data["extras"][MODEL_CHECKS[0]].get("log", ""), "each probe shows its own output"
+
+
 def test_an_endless_loop_is_stopped(tmp_path):
     folder = _submission(tmp_path, "models.py", "while True:\n    pass\n")
     endless = Limits(check_timeout=12, slow_check_timeout=12, submission_timeout=300, threads=THREADS)

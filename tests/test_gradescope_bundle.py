@@ -8,7 +8,8 @@ stay fast and offline the test passes ``--no-deps`` and lets that environment
 see the packages already installed for this project (a ``.pth`` file) rather
 than install torch again (5.5 GB); ``AUTOGRADER_FULL_BUNDLE_TEST=1`` runs the
 full install, dependencies and all (minutes). Then ``run_autograder`` grades the
-lessons (zero points) with the bundle's secret seed and reports its isolation.
+lessons (zero points) with the bundle's secret seed, in the variant of the student
+named in Gradescope's ``submission_metadata.json``, and reports its isolation.
 """
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ def test_setup_and_run_autograder_on_the_system_python(tmp_path, system_python):
         packages = next(Path(p) for p in site.getsitepackages() if Path(p, "torch").is_dir())
         (next(venv.glob("lib/python3*/site-packages")) / "course_dependencies.pth").write_text(f"{packages}\n")
     shutil.copytree(LESSONS_DIR / PROJECT, root / "submission")
+    (root / "submission_metadata.json").write_text(json.dumps({"users": [{"email": "Ada@uni.edu", "id": 1}]}))
     done = subprocess.run([root / "run_autograder"], env=_env(AUTOGRADER_ROOT=str(root)), capture_output=True,
                           text=True, timeout=900)
     data = json.loads((root / "results" / "results.json").read_text())
@@ -100,6 +102,7 @@ def test_setup_and_run_autograder_on_the_system_python(tmp_path, system_python):
     if isolation["sandboxed"]:
         assert done.returncode == 0, done.stderr
         assert "not implemented yet" in data["tests"][0]["output"]
+        assert data["extra_data"]["student"] == "ada@uni.edu" and len(data["extra_data"]["variant"]) == 12
     else:  # a secret seed with an unsandboxed child is refused, with a report that says so
         assert done.returncode == 2 and data["output"].startswith("Not graded"), done.stderr
     assert stat.S_IMODE((root / "source" / "seed.txt").stat().st_mode) == 0o600

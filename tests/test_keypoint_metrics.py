@@ -1,11 +1,12 @@
-"""NME (300-W inter-ocular) and the keypoint normalisation convention, against hand-computed values."""
+"""NME (300-W inter-ocular), CED / AUC@0.1 / failure rate, and the keypoint normalisation convention, against
+hand-computed values."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from cvdata.keypoint_metrics import mean_shape, mean_shape_baseline, nme, per_image_nme
+from cvdata.keypoint_metrics import auc_at, ced_curve, failure_rate, mean_shape, mean_shape_baseline, nme, per_image_nme
 from cvdata.keypoints_norm import keypoints_to_pixels, normalize_keypoints
 
 
@@ -66,6 +67,27 @@ def test_mean_shape_baseline():
     np.testing.assert_allclose(mean_shape(np.stack([a, b])), a + [0.0, 1.0])
     assert mean_shape_baseline(np.stack([a, b]), np.stack([a + [0.0, 1.0]])) == pytest.approx(0.0)
     assert mean_shape_baseline(np.stack([a, b]), np.stack([a, b])) == pytest.approx(0.1)
+
+
+def test_ced_auc_and_failure_rate_hand_computed():
+    errors = [0.01, 0.03, 0.2, 0.06]  # per-image NMEs of four faces
+    thresholds, fractions = ced_curve(errors, 0.1, steps=5)  # at 0, 0.025, 0.05, 0.075, 0.1
+    np.testing.assert_allclose(thresholds, [0.0, 0.025, 0.05, 0.075, 0.1])
+    np.testing.assert_allclose(fractions, [0.0, 0.25, 0.5, 0.75, 0.75])
+    # AUC: the mean of (1 - e / 0.1) over faces below 0.1, 0 for the others: (0.9 + 0.7 + 0 + 0.4) / 4
+    assert auc_at(errors, 0.1) == pytest.approx(0.5)
+    assert failure_rate(errors, 0.1) == pytest.approx(0.25)  # one face of four above 0.1
+    fine_t, fine_f = ced_curve(errors, 0.1, steps=20001)
+    assert np.sum(fine_f[:-1] * np.diff(fine_t)) / 0.1 == pytest.approx(0.5, abs=1e-3), "the plotted curve's area"
+    assert failure_rate([0.1]) == 0.0 and auc_at([0.1]) == 0.0 and auc_at([0.0, 0.0]) == 1.0
+
+
+@pytest.mark.parametrize("bad", [[], [[0.1]], [float("nan")], [-0.1]])
+def test_ced_bad_input_is_a_clear_error(bad):
+    with pytest.raises(ValueError, match="errors"):
+        auc_at(bad)
+    with pytest.raises(ValueError, match="threshold"):
+        failure_rate([0.1], threshold=0)
 
 
 def test_normalisation_convention():

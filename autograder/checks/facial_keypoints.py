@@ -3,11 +3,17 @@
 ``prepare`` writes into the sandbox: a small visible faces set (Udacity CSV and
 images), marked samples for the transforms, a preprocessed training batch for the
 short run, held-out face images WITHOUT their labels (those stay in
-``ctx.answers``), and two real photos. The checks score against the grader's
+``ctx.answers``), and two real photos. They are made once per grader process
+(the held-out faces once per variant, ``heldout_set``) and copied into each
+submission's sandbox. The checks score against the grader's
 own copies of all of these, never what is in the sandbox afterwards.
 ``CHECKS`` lists the checks in the order a student meets the parts.
 """
 from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,7 +25,7 @@ from autograder.projects import ARTEFACTS
 from cvdata.face_layout import MIRRORED_INDEX
 from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample, write_face_image
 from cvdata.images import read_image
-from cvdata.keypoint_metrics import per_image_nme
+from cvdata.keypoint_metrics import FAILURE_THRESHOLD, auc_at, ced_curve, failure_rate, per_image_nme
 from cvdata.keypoints_norm import normalize_keypoints
 from cvdata.keypoints_table import read_keypoints_csv
 
@@ -83,56 +89,103 @@ def training_batch(images: list[np.ndarray], keypoints: np.ndarray) -> tuple[np.
     return np.stack(inputs).astype(np.float32), np.stack(targets).astype(np.float32)
 
 
-def prepare(ctx: Context) -> None:
-    """Write the checks' inputs into the sandbox; keep every label of the held-out faces here."""
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root``, by its path relative to it."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _frozen(value):
+    """``value`` with every NumPy array in it made read-only (the cached answers are shared by submissions)."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _frozen(item)
+    elif isinstance(value, list):
+        for item in value:
+            _frozen(item)
+    return value
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_inputs() -> tuple[dict[str, bytes], dict]:
+    """The inputs every submission gets (visible faces, the short run's batch, marked samples, photos): the files,
+    relative to ``grader_inputs/``, and the answers. Made once per grader process."""
     import skimage.data
 
-    root = ctx.box.inputs
-    faces = root / "faces"
-    generate_faces(faces, FacesConfig(n_train=N_VISIBLE, n_test=0, seed=VISIBLE_SEED), workers=1, progress=False)
-    names, keypoints = read_keypoints_csv(faces / csv_name("training"))
-    images = [read_image(faces / "training" / name) for name in names]  # before any child can touch them
-    ctx.answers["visible"] = {"names": names, "keypoints": keypoints, "images": images}
-    ctx.inputs.update(csv=f"{faces.relative_to(ctx.box.root)}/{csv_name('training')}",
-                      images=str((faces / "training").relative_to(ctx.box.root)))
-    batch, targets = training_batch(images[:LOSS_IMAGES], keypoints[:LOSS_IMAGES])
-    np.savez(root / "short_run.npz", images=batch, targets=targets)
-    ctx.answers["short_run"] = targets
-    ctx.inputs["short_run"] = "grader_inputs/short_run.npz"
+    answers = {}
+    with tempfile.TemporaryDirectory(prefix="autograder-fk-inputs-") as temp:
+        root = Path(temp)
+        faces = root / "faces"
+        generate_faces(faces, FacesConfig(n_train=N_VISIBLE, n_test=0, seed=VISIBLE_SEED), workers=1, progress=False)
+        names, keypoints = read_keypoints_csv(faces / csv_name("training"))
+        images = [read_image(faces / "training" / name) for name in names]
+        answers["visible"] = {"names": names, "keypoints": keypoints, "images": images}
+        batch, targets = training_batch(images[:LOSS_IMAGES], keypoints[:LOSS_IMAGES])
+        np.savez(root / "short_run.npz", images=batch, targets=targets)
+        answers["short_run"] = targets
 
-    template = face_keypoints(MARKED_W, MARKED_H)
-    samples = [marked_sample(p, template, MARKED_H, MARKED_W) for p in MARKED_POINTS]
-    arrays = {f"{kind}_{i}": s[kind] for i, s in enumerate(samples) for kind in ("image", "keypoints")}
-    np.savez(root / "marked.npz", **arrays)
-    ctx.answers["marked"] = samples
-    ctx.inputs["marked"] = "grader_inputs/marked.npz"
+        template = face_keypoints(MARKED_W, MARKED_H)
+        samples = [marked_sample(p, template, MARKED_H, MARKED_W) for p in MARKED_POINTS]
+        arrays = {f"{kind}_{i}": s[kind] for i, s in enumerate(samples) for kind in ("image", "keypoints")}
+        np.savez(root / "marked.npz", **arrays)
+        answers["marked"] = samples
 
-    heldout = root / "heldout"
-    heldout.mkdir()
-    config = FacesConfig(seed=ctx.seed)
+        photo = skimage.data.astronaut()  # (512, 512, 3) uint8, public domain
+        pair = np.ascontiguousarray(np.hstack([photo, photo[:, ::-1]]))
+        for name, image in (("astronaut.png", photo), ("two_faces.png", pair)):
+            cv2.imwrite(str(root / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        width = photo.shape[1]
+        answers["photo_faces"] = [[ASTRONAUT_FACE], [ASTRONAUT_FACE, (2 * width - ASTRONAUT_FACE[0], ASTRONAUT_FACE[1])]]
+        return _files(root), _frozen(answers)
+
+
+@functools.lru_cache(maxsize=8)
+def heldout_set(seed: int) -> tuple[dict[str, bytes], dict]:
+    """The held-out faces of one variant (``seed``), rendered once per grader process and reused by every check
+    and regrade of it: the JPEG files (no labels), and the answers -- true points, mirrored points, the images."""
+    config = FacesConfig(seed=seed)
     truth, mirrored, originals, flipped = [], [], [], []
-    for i in range(HELDOUT_FACES):
-        image, points = render_sample(config, "test", i)
-        flipped_image, flipped_points = mirror(image, points)
-        write_face_image(heldout / f"face_{i:03d}.jpg", image)
-        write_face_image(heldout / f"face_{i + HELDOUT_FACES:03d}.jpg", flipped_image)
-        truth.append(points)
-        mirrored.append(flipped_points)
-        originals.append(image)
-        flipped.append(flipped_image)
-    ctx.answers["heldout"] = np.stack(truth)  # (N, 68, 2) pixels -- never written to the sandbox
-    ctx.answers["mirrored"] = np.stack(mirrored)
-    ctx.answers["heldout_images"] = originals + flipped  # for the HTML page (the sandbox's copies may change)
-    ctx.inputs["heldout"] = "grader_inputs/heldout"
-    ctx.answers["heldout_names"] = [f"face_{i:03d}.jpg" for i in range(2 * HELDOUT_FACES)]
+    with tempfile.TemporaryDirectory(prefix="autograder-fk-heldout-") as temp:
+        folder = Path(temp)
+        for i in range(HELDOUT_FACES):
+            image, points = render_sample(config, "test", i)
+            flipped_image, flipped_points = mirror(image, points)
+            write_face_image(folder / f"face_{i:03d}.jpg", image)
+            write_face_image(folder / f"face_{i + HELDOUT_FACES:03d}.jpg", flipped_image)
+            truth.append(points)
+            mirrored.append(flipped_points)
+            originals.append(image)
+            flipped.append(flipped_image)
+        files = _files(folder)
+    answers = {"heldout": np.stack(truth),  # (N, 68, 2) pixels -- never written to the sandbox
+               "mirrored": np.stack(mirrored),
+               "heldout_images": originals + flipped,  # for the HTML page (the sandbox's copies may change)
+               "heldout_names": [f"face_{i:03d}.jpg" for i in range(2 * HELDOUT_FACES)]}
+    return files, _frozen(answers)
 
-    photo = skimage.data.astronaut()  # (512, 512, 3) uint8, public domain
-    pair = np.ascontiguousarray(np.hstack([photo, photo[:, ::-1]]))
-    for name, image in (("astronaut.png", photo), ("two_faces.png", pair)):
-        cv2.imwrite(str(root / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    width = photo.shape[1]
-    ctx.answers["photo_faces"] = [[ASTRONAUT_FACE], [ASTRONAUT_FACE, (2 * width - ASTRONAUT_FACE[0], ASTRONAUT_FACE[1])]]
-    ctx.inputs["photos"] = ["grader_inputs/astronaut.png", "grader_inputs/two_faces.png"]
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    for relative, data in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def prepare(ctx: Context) -> None:
+    """Write the checks' inputs into the sandbox; keep every label of the held-out faces here. The inputs are
+    made once per grader process (the held-out faces once per variant) and copied into each sandbox."""
+    files, answers = _shared_inputs()
+    _write(ctx.box.inputs, files)
+    ctx.answers.update(answers)
+    faces = f"{ctx.box.inputs.relative_to(ctx.box.root)}/faces"
+    ctx.inputs.update(csv=f"{faces}/{csv_name('training')}", images=f"{faces}/training",
+                      short_run="grader_inputs/short_run.npz", marked="grader_inputs/marked.npz",
+                      photos=["grader_inputs/astronaut.png", "grader_inputs/two_faces.png"])
+    files, answers = heldout_set(ctx.seed)
+    _write(ctx.box.inputs / "heldout", files)
+    ctx.answers.update(answers)
+    ctx.inputs["heldout"] = "grader_inputs/heldout"
 
 
 # ----------------------------------------------------------------------------- the data pipeline
@@ -375,6 +428,14 @@ def heldout_pixels(ctx: Context, value: dict) -> tuple[np.ndarray, float]:
     return np.stack(predictions), worst
 
 
+def literature_metrics(scores: np.ndarray) -> dict:
+    """The landmark literature's figures of per-image NMEs ``scores`` (N,): AUC and failure rate at
+    ``FAILURE_THRESHOLD``, and the CED curve (for the report's picture), all computed here in the parent."""
+    thresholds, fractions = ced_curve(scores, FAILURE_THRESHOLD, steps=51)
+    return {"auc": auc_at(scores), "failure_rate": failure_rate(scores), "threshold": FAILURE_THRESHOLD,
+            "ced": {"nme": thresholds.round(4).tolist(), "fraction": fractions.round(4).tolist()}}
+
+
 def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, table, what: str) -> Scored:
     predictions, worst = heldout_pixels(ctx, value)
     if worst > MAX_FRAME_RESIDUAL:
@@ -387,8 +448,9 @@ def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, tabl
     nme = float(scores.mean())
     fraction = credit(nme, table, lower_is_better=True)
     grid = ", ".join(f"<= {limit}: {frac:.0%}" for limit, frac in table)
-    observed = f"NME {nme:.4f} on {len(truth)} {what}"
-    extras = {"nme": nme, "per_image": scores.round(4).tolist()}
+    extras = {"nme": nme, "per_image": scores.round(4).tolist(), **literature_metrics(scores)}
+    observed = (f"NME {nme:.4f} on {len(truth)} {what} (AUC@{FAILURE_THRESHOLD:g} {extras['auc']:.3f}, failure rate "
+                f"@{FAILURE_THRESHOLD:g} {extras['failure_rate']:.1%})")
     order = np.argsort(scores)
     media = {"faces": [(ctx.answers["heldout_images"][which.start + i], pred[i], truth[i], f"{label}: NME {scores[i]:.3f}")
                        for label, i in (("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1]))]}

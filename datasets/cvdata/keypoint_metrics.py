@@ -1,4 +1,4 @@
-"""Keypoint accuracy: NME, the 300-W inter-ocular convention.
+"""Keypoint accuracy: NME, the 300-W inter-ocular convention, and the CED curve, AUC and failure rate at 0.1.
 
 For one image, NME is the mean Euclidean distance between predicted and true
 points divided by the distance between the outer eye corners (points 36 and 45)
@@ -6,6 +6,12 @@ of the TRUE shape; a data set's NME is the mean over its images. It does not
 depend on the unit, as long as prediction and truth share one frame (pixels of
 one image, or the normalised convention of one square input). About 0.5 is what
 predicting the average face gives; good detectors reach a few hundredths.
+
+The landmark literature (300-W, PFLD, HRNet) reports beside it the cumulative
+error distribution (CED: the fraction of images with NME at most e, for e from
+0 to 0.1), the area under that curve up to 0.1 divided by 0.1 (AUC@0.1), and
+the failure rate (the fraction of images with NME above 0.1); these take the
+per-image NMEs.
 
 Inputs: NumPy arrays or torch tensors of shape (N, 68, 2), (68, 2) or (N, 136).
 """
@@ -64,3 +70,46 @@ def mean_shape_baseline(train, test) -> float:
     truth = _as_batch(test, "test")
     guess = np.broadcast_to(mean_shape(train), truth.shape)  # (M, 68, 2)
     return nme(guess, truth)
+
+
+FAILURE_THRESHOLD = 0.1
+"""The 300-W convention: an image whose NME is above 0.1 is a failure; AUC and CED stop there."""
+
+
+def _errors(errors) -> np.ndarray:
+    """Per-image errors as a float64 (N,) array; ValueError for an empty, non-1-D or non-finite input."""
+    arr = np.asarray(errors, dtype=np.float64)
+    if arr.ndim != 1 or len(arr) == 0:
+        raise ValueError(f"errors: expected a non-empty 1-D array of per-image NMEs, got shape {arr.shape}")
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise ValueError("errors: every per-image NME must be a finite, non-negative number")
+    return arr
+
+
+def _threshold(threshold: float) -> float:
+    if not threshold > 0:
+        raise ValueError(f"threshold must be positive, got {threshold}")
+    return float(threshold)
+
+
+def ced_curve(errors, threshold: float = FAILURE_THRESHOLD, steps: int = 101) -> tuple[np.ndarray, np.ndarray]:
+    """The cumulative error distribution: for each of ``steps`` errors from 0 to ``threshold``, the fraction of
+    images whose NME is at most it. errors: (N,) per-image NME -> ``(thresholds (steps,), fractions (steps,))``."""
+    arr, limit = np.sort(_errors(errors)), _threshold(threshold)
+    grid = np.linspace(0.0, limit, steps)
+    return grid, np.searchsorted(arr, grid, side="right") / len(arr)
+
+
+def auc_at(errors, threshold: float = FAILURE_THRESHOLD) -> float:
+    """Area under the CED curve from 0 to ``threshold``, divided by ``threshold`` (1 = every image perfect).
+
+    Computed exactly, not on a grid: the CED is a step function, and its area is
+    ``mean(max(0, threshold - e_i))``. errors: (N,) per-image NME -> float in [0, 1]."""
+    arr, limit = _errors(errors), _threshold(threshold)
+    return float(np.clip(1.0 - arr / limit, 0.0, None).mean())
+
+
+def failure_rate(errors, threshold: float = FAILURE_THRESHOLD) -> float:
+    """The fraction of images whose NME is above ``threshold``. errors: (N,) -> float in [0, 1]."""
+    arr, limit = _errors(errors), _threshold(threshold)
+    return float((arr > limit).mean())
