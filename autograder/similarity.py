@@ -98,6 +98,9 @@ def find_similar(project: Project, folders: dict[str, Path], boilerplate: Path |
         pairs = []
         for first_share, second_share, first, second, first_code, second_code, tokens in detector.get_copied_code_list():
             a, b = (Path(p).relative_to(Path(temp) / "students") for p in (first, second))
+            if b.parts[0] < a.parts[0]:  # each pair in alphabetical order, whichever copydetect listed first
+                a, b = b, a
+                first_share, second_share, first_code, second_code = second_share, first_share, second_code, first_code
             pairs.append(Pair(a.parts[0], b.parts[0], Path(*a.parts[1:]).as_posix(), float(first_share),
                               float(second_share), int(tokens), first_code, second_code))
     pairs.sort(key=lambda p: (-p.share, p.first, p.second, p.file))
