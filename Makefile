@@ -2,7 +2,8 @@
 #   make grade   set up, generate the default data if missing, run the main job
 #   make test    set up, generate the default data if missing, run the whole test suite
 #                (pytest-xdist: one worker per CPU core, each test file on one worker)
-# Also: make lessons (regenerate lessons/ from solutions/), make bench-faces,
+# Also: make lint (ruff, configured in pyproject.toml; CI runs it after the tests),
+# make lessons (regenerate lessons/ from solutions/), make bench-faces,
 # make bench-captions, make bench-grader (wall-clock benchmarks on this CPU; minutes).
 # Set-up makes a local virtual environment in .venv from pyproject.toml, once
 # (again only when pyproject.toml changes), and installs bubblewrap -- the
@@ -15,7 +16,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup sandbox grade test data status samples lessons bench-faces bench-captions bench-grader clean
+.PHONY: setup sandbox grade test lint data status samples lessons bench-faces bench-captions bench-grader clean
 
 setup: $(STAMP) sandbox
 
@@ -42,6 +43,9 @@ grade: setup
 
 test: data
 	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=15
+
+lint: setup
+	$(PY) -m ruff check .
 
 data: setup
 	$(PY) -m cvdata ensure

@@ -9,6 +9,8 @@ limits and folder), ``confinement`` / ``bubblewrap`` / ``detection`` (how the ch
 is isolated, and which level this machine allows), ``reaper`` (kills whatever the
 child leaves running), ``heldout_seed`` (the instructor's secret), ``errors``,
 ``report`` / ``html_report`` / ``summary`` (output),
-``batch``, ``gradescope``, ``scorecard`` and ``lessons`` (the other commands).
+``variants`` (a held-out seed per student), ``batch``, ``cohort`` (the class page),
+``similarity`` and ``gradebook`` (its similarity report and LMS files), ``gradescope``,
+``scorecard`` and ``lessons`` (the other commands).
 See README.md, "Grading", for what it promises and how.
 """

@@ -74,7 +74,7 @@ def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits
         write_html(report, target / "report.html")
     row.update(score=round(report.score, 2), max_score=report.max_score,
                seconds=round(time.perf_counter() - started, 1))
-    row.update({result.name: round(result.score, 2) for result in report.results})
+    row.update({result.id: round(result.score, 2) for result in report.results})
     return row
 
 
@@ -114,7 +114,7 @@ def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = 
     pairs = find_similar(get_project(project), {folder.name: folder for folder in graded})
     write_similarity_html(pairs, out / "similarity.html", project)
     gradebook = write_gradebook(rows, out / "gradebook.csv")
-    write_canvas(rows, out / "canvas.csv", assignment or project.replace("_", " ").capitalize())
+    write_canvas(rows, out / "canvas.csv", assignment or get_project(project).title)
     elapsed = time.perf_counter() - started
     with _HTML_LOCK:
         page = write_cohort(out, project, rows, pairs, elapsed, jobs)

@@ -41,7 +41,7 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _child_sys_path() -> tuple[str, ...]:
     """``sys.path`` of ``python -I`` with this interpreter: what the child will search."""
     done = subprocess.run([sys.executable, "-I", "-c", "import json, sys; print(json.dumps(sys.path))"],
@@ -66,7 +66,7 @@ def visible_folders(hidden: tuple[Path, ...]) -> list[Path]:
     return [p for p in sorted(folders) if not any(q != p and _inside(p, q) for q in folders)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bwrap_version(bwrap: str) -> tuple[int, ...]:
     """``(0, 8, 0)`` from ``bwrap --version`` (``()`` if it does not say)."""
     try:
@@ -103,7 +103,8 @@ def _mount_arguments(folders: list[Path], box: Path) -> list[str]:
     return args
 
 
-def bwrap_command(bwrap: str, setpriv: str | None, box: Path, command: list[str], hidden: tuple[Path, ...]) -> list[str]:
+def bwrap_command(bwrap: str, setpriv: str | None, box: Path, command: list[str],
+                  hidden: tuple[Path, ...]) -> list[str]:
     """``bwrap ... -- command``: ``command`` run confined, in ``box`` (see the module's docstring).
 
     ``setpriv`` (its path) is required when the grader runs as root."""

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from autograder.isolation import Limits
 
-
 SEED_REMOVED = ("--seed was removed: a seed on the command line is visible to every user of the machine "
                 "(ps, /proc/<pid>/cmdline), student code included. Set AUTOGRADER_SEED in the environment, or pass "
                 "--secret-file FILE (a file readable by you only: chmod 600 FILE)")
@@ -70,13 +69,15 @@ def _check(args: argparse.Namespace) -> int:
     from autograder.heldout_seed import PUBLIC_SEED, Seed
     from autograder.html_report import write_html
     from autograder.paths import LESSONS_DIR
-    from autograder.summary import print_progress, print_summary
+    from autograder.summary import print_probe, print_progress, print_summary
 
-    folder = Path(args.dir) if args.dir else (Path.cwd() if Path.cwd().name == args.project else LESSONS_DIR / args.project)
+    folder = Path(args.dir) if args.dir else (Path.cwd() if Path.cwd().name == args.project
+                                              else LESSONS_DIR / args.project)
     out = Path(args.out)
     print(f"self-check of {folder} ({args.project}); visible checks only, public held-out seed")
     report = grade_submission(args.project, folder, out / "results.json", seed=Seed(PUBLIC_SEED, "public"),
-                              limits=_limits(args), visible_only=True, on_check=print_progress)
+                              limits=_limits(args), visible_only=True, on_check=print_progress,
+                              on_probe=print_probe)
     write_html(report, out / "report.html")
     print_summary(report.as_json(), sys.stdout)
     print(f"details: {out / 'report.html'}")
@@ -121,12 +122,14 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
                         help=f"seconds per check (default {Limits.check_timeout:g}; twice that for training checks)")
     parser.add_argument("--submission-timeout", type=float,
                         help=f"seconds per submission (default {Limits.submission_timeout:g})")
-    parser.add_argument("--memory-mb", type=int, help=f"address-space limit of student code (default {Limits.memory_mb})")
+    parser.add_argument("--memory-mb", type=int,
+                        help=f"address-space limit of student code (default {Limits.memory_mb})")
     parser.add_argument("--threads", type=int, help=f"torch threads of student code (default {Limits.threads})")
 
 
 def _add_secret(parser: argparse.ArgumentParser, bundle: bool = False) -> None:
-    what = "baked into the bundle (root-only on Gradescope)" if bundle else "default: $AUTOGRADER_SEED, else the public seed"
+    what = ("baked into the bundle (root-only on Gradescope)" if bundle
+            else "default: $AUTOGRADER_SEED, else the public seed")
     parser.add_argument("--secret-file", metavar="FILE",
                         help=f"file holding the secret held-out seed, readable by you only ({what})")
     parser.add_argument("--allow-unsandboxed", action="store_true",
@@ -160,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("project", choices=project_names())
     check.add_argument("dir", nargs="?", help="your project folder (default: the current folder if it is the "
                                               "project's, else lessons/<project>)")
-    check.add_argument("--out", default="selfcheck", help="folder for results.json and report.html (default selfcheck/)")
+    check.add_argument("--out", default="selfcheck",
+                       help="folder for results.json and report.html (default selfcheck/)")
     _add_limits(check)
     check.set_defaults(run=_check)
 
@@ -169,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("project", choices=project_names())
     batch.add_argument("submissions", help="folder with one sub-folder per submission")
     batch.add_argument("--out", required=True, help="results folder")
-    batch.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: by cores and memory)")
+    batch.add_argument("--jobs", type=int, default=None,
+                       help="submissions graded at once (default: by cores and memory)")
     batch.add_argument("--assignment", help="the assignment's column name in canvas.csv (default: the project's name)")
     _add_secret(batch)
     _add_limits(batch)

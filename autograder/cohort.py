@@ -17,7 +17,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder.report import outcome, write_json
+from autograder.projects import get_project
+from autograder.report import check_id, outcome, write_json
 from autograder.similarity import Pair
 
 
@@ -25,6 +26,8 @@ from autograder.similarity import Pair
 class CheckSummary:
     """One check across the class."""
 
+    id: str
+    """The check's stable id (``Check.id``)."""
     name: str
     points: float
     passed: int
@@ -48,17 +51,17 @@ def _first_line(text: str) -> str:
 
 def summarise_checks(reports: dict[str, dict]) -> list[CheckSummary]:
     """Per check, in the reports' order: counts, mean points and the most common feedback of the others."""
-    names: dict[str, float] = {}
+    checks: dict[str, tuple[str, float]] = {}
     for data in reports.values():
         for test in data["tests"]:
-            names.setdefault(test["name"], test["max_score"])
+            checks.setdefault(check_id(test), (test["name"], test["max_score"]))
     summaries = []
-    for name, points in names.items():
-        tests = [t for data in reports.values() for t in data["tests"] if t["name"] == name]
+    for key, (name, points) in checks.items():
+        tests = [t for data in reports.values() for t in data["tests"] if check_id(t) == key]
         states = Counter(outcome(t["score"], t["max_score"]) for t in tests)
         lines = Counter(_first_line(t["output"]) for t in tests if outcome(t["score"], t["max_score"]) != "passed")
         feedback, count = lines.most_common(1)[0] if lines else ("", 0)
-        summaries.append(CheckSummary(name, points, states["passed"], states["partial"], states["failed"],
+        summaries.append(CheckSummary(key, name, points, states["passed"], states["partial"], states["failed"],
                                       statistics.fmean(t["score"] for t in tests), feedback, count))
     return summaries
 
@@ -105,7 +108,8 @@ def _check_rows(summaries: list[CheckSummary], worst: CheckSummary | None) -> li
     for s in summaries:
         style = " class='worst'" if s is worst else ""
         feedback = f"{html.escape(s.feedback)} <span class='muted'>({s.feedback_count})</span>" if s.feedback else ""
-        rows.append(f"<tr{style}><td>{html.escape(s.name)}</td><td class='num'>{s.points:g}</td>"
+        rows.append(f"<tr{style}><td>{html.escape(s.name)} <span class='muted'>{html.escape(s.id)}</span></td>"
+                    f"<td class='num'>{s.points:g}</td>"
                     f"<td class='rate'><span class='bar'><span style='width:{s.pass_rate:.0%}'></span></span> "
                     f"{s.pass_rate:.0%}</td>"
                     f"<td class='num'>{s.passed} / {s.partial} / {s.failed}</td><td class='num'>{s.mean:.1f}</td>"
@@ -118,7 +122,8 @@ def _submission_rows(rows: list[dict], reports: dict[str, dict], flagged: Counte
            "<th>variant</th><th>similarity</th></tr>"]
     for row in sorted(rows, key=lambda r: r["submission"]):
         name = row["submission"]
-        link = f"<a href='{html.escape(name)}/report.html'>{html.escape(name)}</a>" if name in reports else html.escape(name)
+        link = (f"<a href='{html.escape(name)}/report.html'>{html.escape(name)}</a>" if name in reports
+                else html.escape(name))
         variant = reports.get(name, {}).get("extra_data", {}).get("variant", "")
         score = f"{row['score']:g} / {row['max_score']:g}" if "score" in row else "-"
         flag = f"<span class='flag'>{flagged[name]} flagged file pair(s)</span>" if flagged[name] else ""
@@ -135,10 +140,10 @@ def _similarity_rows(pairs: list[Pair]) -> list[str]:
            "<th></th></tr>"]
     for pair in pairs:
         flag = "<span class='flag'>likely copy</span>" if pair.flagged else ""
-        out.append(f"<tr><td>{html.escape(pair.first)} &amp; {html.escape(pair.second)}</td><td>{html.escape(pair.file)}"
-                   f"</td><td class='num'>{pair.first_share:.0%} / {pair.second_share:.0%}</td>"
-                   f"<td class='num'>{pair.tokens}</td><td>{flag} <a href='similarity.html#{html.escape(pair.anchor())}'>"
-                   "side by side</a></td></tr>")
+        out.append(f"<tr><td>{html.escape(pair.first)} &amp; {html.escape(pair.second)}</td>"
+                   f"<td>{html.escape(pair.file)}</td><td class='num'>{pair.first_share:.0%} / "
+                   f"{pair.second_share:.0%}</td><td class='num'>{pair.tokens}</td>"
+                   f"<td>{flag} <a href='similarity.html#{html.escape(pair.anchor())}'>side by side</a></td></tr>")
     return out + ["</table>"]
 
 
@@ -155,7 +160,7 @@ def write_cohort(out: Path, project: str, rows: list[dict], pairs: list[Pair], e
     max_score = max((data["max_score"] for data in reports.values()), default=0)
     seconds = [row["seconds"] for row in rows if "seconds" in row]
     flagged = Counter(name for pair in pairs if pair.flagged for name in (pair.first, pair.second))
-    title = project.replace("_", " ").capitalize()
+    title = get_project(project).title
     rate = len(rows) / elapsed * 60 if elapsed > 0 else 0.0
     parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}: cohort</title><style>{_STYLE}</style>",
              f"<h1>{html.escape(title)}: {len(rows)} submissions</h1>",
@@ -170,7 +175,8 @@ def write_cohort(out: Path, project: str, rows: list[dict], pairs: list[Pair], e
     if scores:
         parts.append(f"<img src='{_figures(scores, max_score, seconds)}' alt='score and time histograms'>")
     parts += ["<h2>Checks</h2>", *_check_rows(summaries, worst)]
-    parts += ["<h2>Similarity</h2>", "<p class='muted'>The most similar pairs of student files (copydetect; the starter "
+    parts += ["<h2>Similarity</h2>",
+              "<p class='muted'>The most similar pairs of student files (copydetect; the starter "
               "code ignored); see <a href='similarity.html'>similarity.html</a> for the code side by side. A reason to "
               "look, not proof.</p>", *_similarity_rows(pairs)]
     parts += ["<h2>Submissions</h2>", *_submission_rows(rows, reports, flagged),
@@ -178,7 +184,7 @@ def write_cohort(out: Path, project: str, rows: list[dict], pairs: list[Pair], e
               "<a href='canvas.csv'>canvas.csv</a> (Canvas gradebook import).</p>"]
     write_json(out / "cohort.json", {"project": project, "submissions": len(rows), "graded": len(reports),
                                      "seconds": round(elapsed, 1), "checks": [asdict(s) for s in summaries],
-                                     "most_failed": worst.name if worst else None,
+                                     "most_failed": worst.id if worst else None,
                                      "similar": [{k: v for k, v in asdict(p).items() if not k.endswith("_code")}
                                                  for p in pairs]})
     page = out / "index.html"

@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograder.checks import Check, Context, Fail, Scored, describe_error, observed
+from autograder.checks import CHECK_ID, Check, Context, Fail, Scored, describe_error, observed
 from autograder.confinement import Confinement
 from autograder.detection import detect, known
 from autograder.errors import GraderError, UsageError
@@ -42,15 +42,21 @@ __all__ = ["GraderError", "UsageError", "PUBLIC_SEED", "SEED_ENV", "grade_submis
 
 
 def project_checks(project: str):
-    """``(prepare, CHECKS)`` of a project's check module; ``GraderError`` if a check names a probe that
-    ``autograder.probes.<project>`` does not define (the grader's fault, found before any child runs)."""
-    name = get_project(project).name
-    module = importlib.import_module(f"autograder.checks.{name}")
-    probes = importlib.import_module(f"autograder.probes.{name}")
+    """``(prepare, CHECKS)`` of a project's check module (``Project.checks_module``); ``GraderError`` if a check
+    names a probe that its probe module does not define, or two checks share an id (the grader's faults, found
+    before any child runs)."""
+    info = get_project(project)
+    name = info.name
+    module = importlib.import_module(info.checks_module)
+    probes = importlib.import_module(info.probes_module)
     unknown = sorted({c.probe for c in module.CHECKS if not callable(getattr(probes, c.probe, None))})
     if unknown:
-        raise GraderError(f"the grader's checks for {name} name probes that autograder.probes.{name} does not "
+        raise GraderError(f"the grader's checks for {name} name probes that {info.probes_module} does not "
                           f"define: {', '.join(unknown)}")
+    ids = [c.id for c in module.CHECKS]
+    bad = sorted({i for i in ids if not CHECK_ID.fullmatch(i) or ids.count(i) > 1})
+    if bad:
+        raise GraderError(f"the grader's checks for {name} have ids that are malformed or not unique: {', '.join(bad)}")
     return module.prepare, module.CHECKS
 
 
@@ -96,7 +102,7 @@ def _stop(report: Report, results_path, started: float, output: str, why_not_run
 
 def grade_submission(project: str, submission_dir: str | Path, results_path: str | Path,
                      seed: int | Seed | None = None, limits: Limits | None = None, visible_only: bool = False,
-                     on_check=None, secret_file: str | Path | None = None,
+                     on_check=None, on_probe=None, secret_file: str | Path | None = None,
                      allow_unsandboxed: bool = False, student: str | None = None,
                      submission_metadata: str | Path | None = None) -> Report:
     """Grade ``submission_dir`` and write ``results_path``; returns the report.
@@ -106,7 +112,8 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
     ``submission_metadata``): the student whose variant of the held-out data to grade with
     (``variants.for_student``; a secret seed only). ``allow_unsandboxed``: grade with a secret seed even
     when the child cannot be sandboxed. ``visible_only``: run only the checks students see (the
-    self-check). ``on_check(result)`` is called after each check (progress display).
+    self-check). ``on_probe(done, total, probe, seconds)`` is called as each probe finishes in the child and
+    ``on_check(result)`` after each check is scored (progress display).
     """
     started = time.perf_counter()
     limits = limits or Limits()
@@ -118,7 +125,7 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
                                         submission=str(submission_dir)).as_json())
         raise
     checks = [c for c in checks if c.visibility == "visible" or not visible_only]
-    report = Report(info.name, [CheckResult(c.name, c.points, output="Not run: grading did not finish.",
+    report = Report(info.name, [CheckResult(c.id, c.name, c.points, output="Not run: grading did not finish.",
                                             visibility=c.visibility) for c in checks],
                     output="Grading did not finish.", submission=str(submission_dir))
     write_json(results_path, report.as_json())
@@ -156,7 +163,7 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
                 report.warnings = resolved.warnings() + (
                     ["A secret seed was used although student code ran unsandboxed (--allow-unsandboxed)."]
                     if resolved.secret and confinement.unsandboxed else [])
-                _run_checks(ctx, checks, report, limits, results_path, started, on_check, confinement)
+                _run_checks(ctx, checks, report, limits, results_path, started, on_check, on_probe, confinement)
             finally:
                 remove_sandbox(box)
         except UsageError as err:
@@ -175,12 +182,15 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
 
 
 def _run_checks(ctx: Context, checks: list[Check], report: Report, limits: Limits, results_path, started: float,
-                on_check, confinement: Confinement) -> None:
+                on_check, on_probe, confinement: Confinement) -> None:
     """Run every check's probe (all of them in one child, see ``isolation.run_probes``), then score each check into
     ``report``, rewriting it after each (the child's last process is gone by then), and sum up."""
     keys, requests = _plan(ctx, checks, report, limits)
-    ran = run_probes(ctx.box, ctx.project.name, list(requests.values()), limits, confinement,
-                     started + limits.submission_timeout)
+    done = iter(range(1, len(requests) + 1))
+    progress = None if on_probe is None else (
+        lambda request, seconds: on_probe(next(done), len(requests), request.probe, seconds))
+    ran = run_probes(ctx.box, ctx.project.probes_module, list(requests.values()), limits, confinement,
+                     started + limits.submission_timeout, progress)
     outcomes, timed = dict(zip(requests, ran)), set()
     for check, result, key in zip(checks, report.results, keys):
         if key is not None:

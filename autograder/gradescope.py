@@ -54,7 +54,8 @@ if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
     PYTHON=python3
 fi
 if ! command -v bwrap >/dev/null; then
-    apt_install bubblewrap || echo "setup.sh: could not install bubblewrap; reports will say how student code was isolated" >&2
+    apt_install bubblewrap ||
+        echo "setup.sh: could not install bubblewrap; reports will say how student code was isolated" >&2
 fi
 "$PYTHON" -m venv "$VENV"                 # its own environment: no pip into the system Python (PEP 668)
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check ${AUTOGRADER_PIP_OPTIONS:-} "$ROOT/source"

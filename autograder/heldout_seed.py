@@ -87,7 +87,7 @@ def read_secret_file(path: str | Path) -> int:
     return parse_seed(data.decode("utf-8", errors="replace"), f"--secret-file {path}")
 
 
-def resolve_seed(seed: "int | Seed | None" = None, secret_file: str | Path | None = None,
+def resolve_seed(seed: int | Seed | None = None, secret_file: str | Path | None = None,
                  environ: dict | None = None) -> Seed:
     """The held-out seed: ``seed`` (a caller in this process), else ``secret_file``, else ``$AUTOGRADER_SEED``,
     else the public one. ``UsageError`` for a bad file or value, or for a file and the variable both set."""

@@ -2,8 +2,8 @@
 
 Pictures come from each check's ``extras`` (loss curves, the keypoints' CED curve) and ``media``
 (held-out faces with predicted and true keypoints, images with the generated
-caption under them, each word of a caption over the image shaded by the model's attention). The page is one self-contained file (images inlined as
-PNG data URIs), readable offline and attachable to an e-mail.
+caption under them, each word of a caption over the image shaded by the model's attention). The page is one
+self-contained file (images inlined as PNG data URIs), readable offline and attachable to an e-mail.
 """
 from __future__ import annotations
 

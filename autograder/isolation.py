@@ -98,7 +98,7 @@ class WorkerRun:
 
 @dataclass
 class ProbeRequest:
-    """One probe to run: ``autograder.probes.<project>.<probe>(**args)``, seeded, within ``timeout`` seconds."""
+    """One probe to run: ``<the project's probe module>.<probe>(**args)``, seeded, within ``timeout`` seconds."""
 
     probe: str
     args: dict
@@ -204,10 +204,12 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def _supervise(process: subprocess.Popen, results: list[Path], timeouts: list[float], budget: float):
+def _supervise(process: subprocess.Popen, results: list[Path], timeouts: list[float], budget: float,
+               on_probe=None):
     """Wait for the reaper ``process``, stopping it (SIGTERM: it kills the child's processes and reports) when the
-    probe now running -- the first whose result has not appeared -- overruns its timeout. Returns
-    ``(index stopped at or None, seconds per finished probe, failure)``."""
+    probe now running -- the first whose result has not appeared -- overruns its timeout. ``on_probe(index,
+    seconds)`` is called as each probe's result appears (progress display). Returns ``(index stopped at or None,
+    seconds per finished probe, failure)``."""
     start = time.perf_counter()
     current, since, seconds = 0, start, []
     while True:
@@ -219,6 +221,8 @@ def _supervise(process: subprocess.Popen, results: list[Path], timeouts: list[fl
         now = time.perf_counter()
         while current < len(results) and _exists(results[current]):
             seconds.append(now - since)
+            if on_probe is not None:
+                on_probe(current, now - since)
             current, since = current + 1, now
         if current < len(results) and now - since > timeouts[current]:
             process.send_signal(signal.SIGTERM)
@@ -236,11 +240,12 @@ def _supervise(process: subprocess.Popen, results: list[Path], timeouts: list[fl
 
 
 def run_worker(confinement: Confinement, box_root: Path, request: dict, limits: Limits,
-               timeouts: float | list[float], budget: float | None = None, count: int = 1) -> WorkerRun:
+               timeouts: float | list[float], budget: float | None = None, count: int = 1,
+               on_probe=None) -> WorkerRun:
     """Run ``python -I -m autograder.worker`` on ``request`` (``count`` probes, or a self-test) in ``box_root`` at
     ``confinement``; every process it started is gone when this returns. ``timeouts``: seconds for each probe (a
     number: the same for all), stopped when one overruns; ``budget``: seconds for them all (default their sum).
-    ``request`` gets its ``results`` and ``sandbox`` paths here."""
+    ``request`` gets its ``results`` and ``sandbox`` paths here; ``on_probe``: see ``_supervise``."""
     box_root = Path(box_root)
     timeouts = [float(timeouts)] * count if isinstance(timeouts, (int, float)) else [float(t) for t in timeouts]
     budget = min(sum(timeouts), budget) if budget is not None else sum(timeouts)
@@ -269,10 +274,11 @@ def run_worker(confinement: Confinement, box_root: Path, request: dict, limits: 
                 raise
             finally:
                 os.close(status_write)
-            stopped, probe_seconds, failure = _supervise(process, result_paths, timeouts, budget)
+            stopped, probe_seconds, failure = _supervise(process, result_paths, timeouts, budget, on_probe)
             status = _read_status(status_read)
             if process.returncode != 0 or "error" in status:
-                failure = failure or f"the grader's process supervisor failed: {status.get('error') or _tail(log)[-500:]}"
+                failure = failure or ("the grader's process supervisor failed: "
+                                      f"{status.get('error') or _tail(log)[-500:]}")
             loaded = [_load_record(read_child_file(p, limits.file_size_mb * 2**20)) for p in result_paths]
             logs, previous = [], 0
             for record, _ in loaded:
@@ -283,7 +289,8 @@ def run_worker(confinement: Confinement, box_root: Path, request: dict, limits: 
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     return WorkerRun(status.get("returncode"), bool(status.get("timed_out")), time.perf_counter() - start, log_tail,
-                     [record for record, _ in loaded], [why for _, why in loaded], logs, stopped, probe_seconds, failure)
+                     [record for record, _ in loaded], [why for _, why in loaded], logs, stopped, probe_seconds,
+                     failure)
 
 
 def _problem(run: WorkerRun, confinement: Confinement, limits: Limits, timeout: float, timed_out: bool) -> str:
@@ -301,12 +308,13 @@ def _problem(run: WorkerRun, confinement: Confinement, limits: Limits, timeout: 
     return f"the process ended (exit code {code}) before returning a result"
 
 
-def run_probes(box: Sandbox, project: str, requests: list[ProbeRequest], limits: Limits, confinement: Confinement,
-               deadline: float) -> list[ProbeOutcome | None]:
+def run_probes(box: Sandbox, probes_module: str, requests: list[ProbeRequest], limits: Limits,
+               confinement: Confinement, deadline: float, on_probe=None) -> list[ProbeOutcome | None]:
     """Run each of ``requests`` on the sandbox, in order, in as few children as it takes: one, unless a probe
     times out or ends its child, when the ones after it run in a fresh child. None for a probe not run because
     the submission's time ran out (``deadline``, on ``time.perf_counter``'s clock). Never raises for anything
-    the student's code does; ``GraderError`` if the grader's own machinery failed."""
+    the student's code does; ``GraderError`` if the grader's own machinery failed. ``on_probe(request, seconds)``
+    is called as each probe finishes (progress display)."""
     from autograder.errors import GraderError
 
     child_limits = asdict(limits)
@@ -319,10 +327,11 @@ def run_probes(box: Sandbox, project: str, requests: list[ProbeRequest], limits:
         if remaining <= 1:
             break
         batch = requests[first:]
-        request = {"project": project, "limits": child_limits,
+        request = {"probes_module": probes_module, "limits": child_limits,
                    "probes": [{"probe": r.probe, "args": r.args, "seed": r.seed} for r in batch]}
         timeouts = [min(r.timeout, remaining) for r in batch]
-        run = run_worker(confinement, box.root, request, limits, timeouts, budget=remaining)
+        report = None if on_probe is None else (lambda i, seconds, batch=batch: on_probe(batch[i], seconds))
+        run = run_worker(confinement, box.root, request, limits, timeouts, budget=remaining, on_probe=report)
         if run.failure:
             raise GraderError(run.failure)
         done = run.finished
@@ -340,10 +349,3 @@ def run_probes(box: Sandbox, project: str, requests: list[ProbeRequest], limits:
         first += done + 1
     return outcomes
 
-
-def run_probe(box: Sandbox, project: str, probe: str, args: dict, seed: int, limits: Limits, timeout: float,
-              confinement: Confinement) -> ProbeOutcome:
-    """Run one probe, ``autograder.probes.<project>.<probe>(**args)``, in a child of its own (see ``run_probes``)."""
-    (outcome,) = run_probes(box, project, [ProbeRequest(probe, args, seed, timeout)], limits, confinement,
-                            time.perf_counter() + timeout + 2)
-    return outcome

@@ -29,8 +29,7 @@ import nbformat
 from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
 
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
-from autograder.projects import SOLUTION_MARKER
-
+from autograder.projects import SOLUTION_MARKER, project_names
 
 IGNORED = (
     "__pycache__", "*.pyc", ".ipynb_checkpoints", "saved_models", "models", "selfcheck",
@@ -121,8 +120,13 @@ def source_files(solutions_dir: Path = SOLUTIONS_DIR) -> list[Path]:
     )
 
 
-def projects(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
-    """The project folders of ``solutions_dir`` (its sub-folders), sorted."""
+def projects() -> list[str]:
+    """The registered projects (``autograder.projects.PROJECTS``), sorted: each has a lesson folder."""
+    return list(project_names())
+
+
+def project_folders(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
+    """The sub-folders of ``solutions_dir``, sorted (a test keeps them equal to ``projects()``)."""
     return sorted(p.name for p in Path(solutions_dir).iterdir() if p.is_dir() and not _ignored(Path(p.name)))
 
 
@@ -157,13 +161,15 @@ def generate_project(source_dir: Path, lesson_dir: Path, relative_to: Path) -> l
     return written
 
 
-def generate_lessons(solutions_dir: Path = SOLUTIONS_DIR, lessons_dir: Path = LESSONS_DIR) -> dict[str, list[Path]]:
-    """Regenerate ``lessons_dir/<project>/`` for every project folder of ``solutions_dir``.
+def generate_lessons(solutions_dir: Path = SOLUTIONS_DIR, lessons_dir: Path = LESSONS_DIR,
+                     names: list[str] | None = None) -> dict[str, list[Path]]:
+    """Regenerate ``lessons_dir/<project>/`` from ``solutions_dir/<project>/`` for each of ``names`` (default:
+    every registered project).
 
     Top-level files (the two READMEs) are each folder's own and left alone.
     Returns the files written per project.
     """
     return {
         name: generate_project(Path(solutions_dir) / name, Path(lessons_dir) / name, Path(solutions_dir))
-        for name in projects(solutions_dir)
+        for name in (projects() if names is None else names)
     }

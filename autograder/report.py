@@ -4,13 +4,15 @@ One ``CheckResult`` per check; ``Report`` adds them up. The JSON written is
 Gradescope's (https://gradescope-autograders.readthedocs.io/en/latest/specs/)::
 
     {"score", "max_score", "execution_time", "output", "visibility", "stdout_visibility",
-     "tests": [{"name", "score", "max_score", "status", "output", "visibility"}, ...]}
+     "tests": [{"name", "score", "max_score", "status", "output", "visibility", "extra_data": {"id"}}, ...]}
 
 plus Gradescope's optional ``extra_data`` object, here ``{"isolation": {...}}`` (how the
 student's code was confined: level, the child's uid, why better levels were not
 available) and, with a variant per student, ``"student"`` and ``"variant"`` (the
-held-out data's non-secret id, ``autograder.variants``), and a few keys Gradescope ignores (``project``, ``seed_source``,
-``extras``), which the HTML page and the gradebook read. ``validate_results``
+held-out data's non-secret id, ``autograder.variants``), and a few keys Gradescope ignores (``project``,
+``seed_source``, ``extras``: per check id), which the HTML page and the gradebook read. Each test's
+``extra_data`` (optional in Gradescope's schema) holds the check's stable ``id``: the key to use, since
+names are free text (``check_id``). ``validate_results``
 checks a parsed file against the schema (the tests use it on every report they make).
 """
 from __future__ import annotations
@@ -38,6 +40,8 @@ def outcome(score: float, max_score: float) -> str:
 class CheckResult:
     """The outcome of one check, as a student reads it."""
 
+    id: str
+    """The check's stable id (``Check.id``)."""
     name: str
     max_score: float
     score: float = 0.0
@@ -56,7 +60,8 @@ class CheckResult:
 
     def as_test(self) -> dict:
         return {"name": self.name, "score": round(self.score, 4), "max_score": self.max_score,
-                "status": self.status, "output": self.output, "visibility": self.visibility}
+                "status": self.status, "output": self.output, "visibility": self.visibility,
+                "extra_data": {"id": self.id}}
 
 
 @dataclass
@@ -102,8 +107,14 @@ class Report:
             "seed_source": self.seed_source,
             "extra_data": {**({"isolation": self.isolation} if self.isolation else {}),
                            **({"student": self.student, "variant": self.variant} if self.variant else {})},
-            "extras": {r.name: {"seconds": round(r.seconds, 2), **r.extras} for r in self.results},
+            "extras": {r.id: {"seconds": round(r.seconds, 2), **r.extras} for r in self.results},
         }
+
+
+def check_id(test: dict) -> str:
+    """The stable id of a test of a results.json (its name for a report without ids)."""
+    extra = test.get("extra_data")
+    return (extra.get("id") if isinstance(extra, dict) else None) or test["name"]
 
 
 def write_json(path: str | Path, data: dict) -> Path:
@@ -154,6 +165,9 @@ def validate_results(data: dict) -> list[str]:
             problems.append(f"{where}.status: {test.get('status')!r} is not one of {STATUSES}")
         if test.get("visibility") not in VISIBILITIES:
             problems.append(f"{where}.visibility: {test.get('visibility')!r} is not one of {VISIBILITIES}")
+        extra = test.get("extra_data", {})
+        if not isinstance(extra, dict) or not isinstance(extra.get("id", ""), str):
+            problems.append(f"{where}.extra_data: expected an object with a string id")
         if not isinstance(test.get("output"), str):
             problems.append(f"{where}.output: expected a string")
         if isinstance(test.get("score"), (int, float)) and isinstance(test.get("max_score"), (int, float)):

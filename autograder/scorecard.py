@@ -21,21 +21,12 @@ from autograder.html_report import write_html
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 from autograder.projects import get_project, project_names
-from autograder.summary import print_progress
-
-TRAINING = {
-    "facial_keypoints": (["train.py", "--epochs", "12"],),
-    "image_captioning": (["train.py", "--max-steps", "2000", "--out", "models"],
-                         ["train.py", "--attention", "--max-steps", "1000", "--out", "models/attention"]),
-}
-"""How the main job trains each reference model when its weights are missing: commands run in turn in the
-project folder (captioning: Show and Tell, then Show, Attend and Tell).
-Counted in epochs and steps, never seconds, so the reference is the same model on a fast, slow or busy machine;
-the tests train it with the same commands (``tests/grading.py``) and check that it gets full marks."""
+from autograder.summary import print_probe, print_progress
 
 
 def train_reference(project: str, folder: Path = SOLUTIONS_DIR) -> bool:
-    """Train ``project``'s reference model in ``folder/<project>`` if any saved file is missing.
+    """Train ``project``'s reference model in ``folder/<project>`` if any saved file is missing, with the
+    commands of its registration (``Registration.training``; the tests train it the same way).
 
     Returns True if it trained. Raises ``RuntimeError`` if training fails.
     """
@@ -43,7 +34,7 @@ def train_reference(project: str, folder: Path = SOLUTIONS_DIR) -> bool:
     project_dir = Path(folder) / project
     if not info.missing_artefacts(project_dir):
         return False
-    for arguments in TRAINING[project]:
+    for arguments in info.registration.training:
         command = [sys.executable, *arguments]
         print(f"{project}: no trained reference model yet; training it ({' '.join(arguments)}) ...", flush=True)
         done = subprocess.run(command, cwd=project_dir)
@@ -63,19 +54,19 @@ def run_scorecard(out: Path, train: bool = True, limits: Limits | None = None) -
             print(f"\ngrading {which}/{project}", flush=True)
             started = time.perf_counter()
             report = grade_submission(project, root / project, target / "results.json", limits=limits,
-                                      on_check=print_progress)
+                                      on_check=print_progress, on_probe=print_probe)
             write_html(report, target / "report.html")
             stubs = sum("not implemented yet" in r.output for r in report.results)
             rows.append((project, which, report.score, report.max_score, time.perf_counter() - started, stubs,
                          target))
     print("\nScorecard (default data, public held-out seed)")
     print(f"{'project':18} {'submission':11} {'score':>13} {'time':>7}  notes")
-    for project, which, score, max_score, seconds, stubs, target in rows:
+    for project, which, score, max_score, seconds, stubs, _ in rows:
         note = f"{stubs} check(s) 'not implemented yet'" if stubs else ""
         if which == "solutions" and score < max_score:
             note = "below full marks: see the report"
         print(f"{project:18} {which:11} {score:>6g} / {max_score:<4g} {seconds:>5.0f} s  {note}")
     print("\nreports:")
-    for project, which, *_, target in rows:
+    for *_, target in rows:
         print(f"  {target / 'results.json'}  {target / 'report.html'}")
     return 0

@@ -96,7 +96,8 @@ def find_similar(project: Project, folders: dict[str, Path], boilerplate: Path |
             return []
         detector.run()
         pairs = []
-        for first_share, second_share, first, second, first_code, second_code, tokens in detector.get_copied_code_list():
+        for (first_share, second_share, first, second, first_code, second_code,
+             tokens) in detector.get_copied_code_list():
             a, b = (Path(p).relative_to(Path(temp) / "students") for p in (first, second))
             if b.parts[0] < a.parts[0]:  # each pair in alphabetical order, whichever copydetect listed first
                 a, b = b, a

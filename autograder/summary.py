@@ -1,4 +1,4 @@
-"""Terminal output: one line per check while grading, and the summary the self-check prints."""
+"""Terminal output: one line per probe and per check while grading, and the summary the self-check prints."""
 from __future__ import annotations
 
 import sys
@@ -19,6 +19,11 @@ def print_progress(result: CheckResult, stream: TextIO = sys.stdout) -> None:
           f"  ({result.seconds:.1f} s)", file=stream, flush=True)
 
 
+def print_probe(done: int, total: int, probe: str, seconds: float, stream: TextIO = sys.stdout) -> None:
+    """``  [3/9] ran short_training in the sandbox (12.3 s)``: the child's progress, before the checks are scored."""
+    print(f"  [{done}/{total}] ran {probe} in the sandbox ({seconds:.1f} s)", file=stream, flush=True)
+
+
 def print_summary(results: dict, stream: TextIO = sys.stdout, brief: bool = False) -> None:
     """The score and, unless ``brief``, every check with its feedback (indented), from a results.json dict."""
     print(f"{results.get('project', '')}: {results['score']:g} / {results['max_score']:g} points "
@@ -27,8 +32,8 @@ def print_summary(results: dict, stream: TextIO = sys.stdout, brief: bool = Fals
     if isolation:
         print(f"  {isolation['summary']}", file=stream)
     for test in results["tests"]:
-        print(f"  {_mark(test['score'], test['max_score'])}  {test['score']:>5g}/{test['max_score']:<4g} {test['name']}",
-              file=stream)
+        print(f"  {_mark(test['score'], test['max_score'])}  {test['score']:>5g}/{test['max_score']:<4g} "
+              f"{test['name']}", file=stream)
         if not brief and test["status"] != "passed":
             for line in test["output"].splitlines():
                 print(f"        {line}", file=stream)

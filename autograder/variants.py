@@ -61,7 +61,7 @@ def student_from_metadata(path: str | Path) -> str:
 
 
 def _digest(seed: Seed, student: str, project: str) -> bytes:
-    message = f"heldout-variant\0{project}\0{student}".encode("utf-8")
+    message = f"heldout-variant\0{project}\0{student}".encode()
     return hmac.new(str(seed.value).encode("ascii"), message, hashlib.sha256).digest()
 
 

@@ -105,13 +105,13 @@ def _save(record: dict, path: str) -> None:
     os.replace(temp, path)
 
 
-def run_probes(project: str, probes: list[dict], results: list[str], sandbox: Path) -> None:
+def run_probes(probes_module: str, probes: list[dict], results: list[str], sandbox: Path) -> None:
     """Run each probe of ``probes`` (``{"probe", "args", "seed"}``) in turn, saving its record to its path in
     ``results``: ``{"value": ...}`` or ``{"error": ...}``, and ``"log"``, the ``[start, end]`` of its output in the
     log. Python's ``random``, NumPy and torch are seeded with the probe's seed before each."""
     from cvdata.runtime import seed_everything
 
-    module = importlib.import_module(f"autograder.probes.{project}")  # the grader's code, before the sandbox's
+    module = importlib.import_module(probes_module)  # the grader's code (the project's), before the sandbox's
     sys.path.insert(0, str(sandbox))
     for spec, path in zip(probes, results):
         start = _log_offset()
@@ -134,7 +134,7 @@ def main(argv: list[str]) -> int:
     if "self_test" in request:
         _save({"value": self_test(**request["self_test"])}, request["results"][0])
         return 0
-    run_probes(request["project"], request["probes"], request["results"], sandbox)
+    run_probes(request["probes_module"], request["probes"], request["results"], sandbox)
     return 0
 
 

@@ -33,17 +33,21 @@ TARGETS = {60.0: 0.15, 180.0: 0.08}
 
 
 def _parse(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=180.0, help="longest training time in seconds (default 180)")
     parser.add_argument("--marks", default="60,180", help="comma-separated training times to report (default 60,180)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    parser.add_argument("--out", type=Path, default=REPO_DIR / "reports" / "benchmarks", help="folder for the plot and JSON")
-    parser.add_argument("--data", type=Path, default=None, help="Udacity-layout folder (default: faces_dir(data_root()))")
+    parser.add_argument("--out", type=Path, default=REPO_DIR / "reports" / "benchmarks",
+                        help="folder for the plot and JSON")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="Udacity-layout folder (default: faces_dir(data_root()))")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lr", type=float, default=None, help="override TrainConfig.lr")
     parser.add_argument("--batch-size", type=int, default=None, help="override TrainConfig.batch_size")
     parser.add_argument("--loss", default=None, help="override TrainConfig.loss")
-    parser.add_argument("--net", default="{}", help='JSON overrides of NetConfig, e.g. \'{"channels": [32, 64, 128, 128]}\'')
+    parser.add_argument("--net", default="{}",
+                        help='JSON overrides of NetConfig, e.g. \'{"channels": [32, 64, 128, 128]}\'')
     return parser.parse_args(argv)
 
 
@@ -64,6 +68,7 @@ def _per_image_nme(net, loader) -> np.ndarray:
     """Per-image test NME of ``net`` in pixels of the 224x224 input (as ``training.evaluate_nme``). -> (N,)."""
     from cvdata.keypoint_metrics import per_image_nme
     from cvdata.keypoints_norm import keypoints_to_pixels
+
     from data_load import INPUT_SIZE
     from training import predict_keypoints
 
@@ -105,7 +110,8 @@ def _plot(curve: list[dict], marks: dict, baseline: float, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([r["seconds"] for r in curve], [r["val_nme"] for r in curve], "o-", label="test NME per epoch (longest run)")
+    ax.plot([r["seconds"] for r in curve], [r["val_nme"] for r in curve], "o-",
+            label="test NME per epoch (longest run)")
     ax.plot(list(marks), [marks[m]["nme"] for m in marks], "s", ms=9, color="C3", label="separate run per mark")
     targets = {m: t for m, t in TARGETS.items() if m in marks}
     if targets:
@@ -128,6 +134,7 @@ def main(argv=None) -> int:
     from cvdata.errors import DataError
     from cvdata.keypoint_metrics import auc_at, failure_rate, mean_shape_baseline
     from cvdata.paths import data_root, faces_dir
+
     from data_load import test_transform
     from models import Net, NetConfig
     from training import TrainConfig, make_loaders, train
@@ -135,7 +142,8 @@ def main(argv=None) -> int:
     data = args.data or faces_dir(data_root())
     net_config = NetConfig(**json.loads(args.net))
     config = TrainConfig(seed=args.seed, epochs=10_000)
-    overrides = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size), ("loss", args.loss)) if v is not None}
+    overrides = {k: v for k, v in (("lr", args.lr), ("batch_size", args.batch_size), ("loss", args.loss))
+                 if v is not None}
     config = replace(config, **overrides)
 
     start = time.perf_counter()
@@ -166,14 +174,16 @@ def main(argv=None) -> int:
                          "failure_rate": failure_rate(errors[mark]), "seconds": seconds, "epochs": len(history),
                          "images_per_s": images / seconds}
         print(f"  {mark:>5.0f} s: NME {history[-1]['val_nme']:.4f}, AUC@0.1 {results[mark]['auc']:.3f}, failure "
-              f"rate@0.1 {results[mark]['failure_rate']:.1%} after {len(history)} epochs ({images / seconds:.0f} images/s)")
+              f"rate@0.1 {results[mark]['failure_rate']:.1%} after {len(history)} epochs "
+              f"({images / seconds:.0f} images/s)")
         curve = history
     print()
     print(f"{'':24}" + "".join(f"{f'{m:.0f} s':>10}" for m in results))
     print(f"{'test NME':24}" + "".join(f"{r['nme']:>10.4f}" for r in results.values()))
     print(f"{'AUC@0.1':24}" + "".join(f"{r['auc']:>10.3f}" for r in results.values()))
     print(f"{'failure rate@0.1':24}" + "".join(f"{r['failure_rate']:>10.1%}" for r in results.values()))
-    print(f"{'target (2 cores)':24}" + "".join(f"{TARGETS[m]:>10.2f}" if m in TARGETS else f"{'-':>10}" for m in results))
+    print(f"{'target (2 cores)':24}" + "".join(f"{TARGETS[m]:>10.2f}" if m in TARGETS else f"{'-':>10}"
+                                               for m in results))
     print(f"{'mean-shape baseline':24}" + "".join(f"{baseline:>10.4f}" for _ in results))
     print(f"{'images/s (training)':24}" + "".join(f"{r['images_per_s']:>10.0f}" for r in results.values()))
     print(f"{'parameters':24}{params:>10,}")

@@ -103,7 +103,7 @@ def main(argv=None) -> int:
                 raise SystemExit(f"{project}: train the reference first (make grade); missing {missing} in {folder}")
             done = subprocess.run([sys.executable, __file__, "--one", project, str(folder),
                                    str(Path(temp) / project / "results.json")], capture_output=True, text=True)
-            line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+            line = next((text for text in done.stdout.splitlines() if text.startswith("RESULT ")), None)
             if line is None:
                 raise SystemExit(f"{project}: grading failed:\n{done.stderr[-3000:]}")
             run = json.loads(line[len("RESULT "):])

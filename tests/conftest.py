@@ -27,7 +27,6 @@ def pytest_configure(config):
     scripts) -- gets its share of the cores (``grading.THREADS``), so parallel workers do not oversubscribe them."""
     if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
         import torch
-
         from grading import THREADS
 
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(THREADS)

@@ -11,12 +11,13 @@ from pathlib import Path
 from autograder.grader import grade_submission
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
-from autograder.report import validate_results
-from autograder.scorecard import TRAINING
+from autograder.projects import PROJECTS
+from autograder.report import check_id, validate_results
 from cvdata.paths import DATA_ROOT_ENV
 
-REFERENCE_TRAINING = {project: [[*command, "--quiet"] for command in commands] for project, commands in TRAINING.items()}
-"""The main job's reference training (``autograder.scorecard.TRAINING``, counted in epochs and steps), quiet."""
+REFERENCE_TRAINING = {name: [[*command, "--quiet"] for command in registration.training]
+                      for name, registration in PROJECTS.items()}
+"""The main job's reference training (``Registration.training``, counted in epochs and steps), quiet."""
 
 
 def copy_solution(project: str, target: Path) -> Path:
@@ -50,17 +51,17 @@ def grade(project: str, folder: Path, results: Path, **kwargs) -> dict:
     return data
 
 
-def by_name(data: dict) -> dict[str, dict]:
-    """The tests of a results.json, by check name."""
-    return {test["name"]: test for test in data["tests"]}
+def by_id(data: dict) -> dict[str, dict]:
+    """The tests of a results.json, by check id (``Check.id``)."""
+    return {check_id(test): test for test in data["tests"]}
 
 
 def grade_lessons(project: str, results: Path, *missing_models: str) -> dict[str, dict]:
     """Grade ``lessons/<project>``: zero points, and every check either "not implemented yet" or
-    "Not run" for want of a saved model (one of ``missing_models``, relative paths). Returns the tests by name."""
+    "Not run" for want of a saved model (one of ``missing_models``, relative paths). Returns the tests by id."""
     data = grade(project, LESSONS_DIR / project, results)
     assert data["score"] == 0
-    tests = by_name(data)
+    tests = by_id(data)
     stubbed = [name for name in tests if "not implemented yet" in tests[name]["output"]]
     no_model = [name for name in tests if name not in stubbed
                 and any(f"{model} is missing" in tests[name]["output"] for model in missing_models)]

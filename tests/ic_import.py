@@ -15,7 +15,8 @@ from types import SimpleNamespace
 REPO_DIR = Path(__file__).resolve().parent.parent
 IC_SOLUTION = REPO_DIR / "solutions" / "image_captioning"
 IC_LESSON = REPO_DIR / "lessons" / "image_captioning"
-MODULES = ("vocabulary", "backbones", "model", "attention", "features", "data_loader", "evaluation", "training", "train")
+MODULES = ("vocabulary", "checkpoints", "backbones", "model", "attention", "features", "data_loader", "evaluation",
+           "training", "train")
 
 _loaded: dict[Path, SimpleNamespace] = {}
 

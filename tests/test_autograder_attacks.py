@@ -27,21 +27,21 @@ from pathlib import Path
 
 import pytest
 import torch
+from grading import THREADS, by_id, copy_solution, grade
+from hostile import FORGED, daemon, snooper, unlearning_decoder, unlearning_net
+from isolation_modes import fallback_level, sandbox_level  # noqa: F401 -- fixtures
 
 from autograder.confinement import ISOLATION_ENV
 from autograder.heldout_seed import SEED_ENV
 from autograder.paths import LESSONS_DIR, REPO_DIR
-from autograder.report import validate_results
-from grading import THREADS, by_name, copy_solution, grade
-from hostile import FORGED, daemon, snooper, unlearning_decoder, unlearning_net
-from isolation_modes import fallback_level, sandbox_level  # noqa: F401 -- fixtures
+from autograder.report import check_id, validate_results
 
 PROJECT = "facial_keypoints"
 SECRET = 2718281828459045
 """The instructor's secret seed: large enough that trying seeds cannot find it."""
-EARNED = {"Net: output shape (N, 136) for several batch sizes": 10}
-ACCURACY = "Keypoint accuracy of your saved model on held-out faces (NME)"
-TRAINING = "Training: the loss falls in a short seeded run"
+EARNED = {"net-shape": 10}
+ACCURACY = "heldout-nme"
+TRAINING = "training"
 FAST = ["--check-timeout", "40", "--submission-timeout", "400", "--threads", str(THREADS)]
 FORGE_SECONDS = 600
 
@@ -91,11 +91,11 @@ def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 def _assert_only_earned(data: dict) -> None:
     assert validate_results(data) == [], validate_results(data)
-    scores = {test["name"]: test["score"] for test in data["tests"]}
+    scores = {check_id(test): test["score"] for test in data["tests"]}
     assert scores == {name: EARNED.get(name, 0) for name in scores}, {n: s for n, s in scores.items() if s}
-    tests = by_name(data)
+    tests = by_id(data)
     assert "NME" in tests[ACCURACY]["output"], "the cheat ran (an oracle replaced the model) ..."
-    assert "not implemented yet" in tests["Dataset: length and sample format"]["output"], "... the theft did not"
+    assert "not implemented yet" in tests["dataset"]["output"], "... the theft did not"
     assert "loss" in tests[TRAINING]["output"] and data["extras"][TRAINING]["losses"][0] > 0
 
 
@@ -198,24 +198,23 @@ def test_the_fallback_is_announced_and_the_attacks_that_need_no_sandbox_still_fa
     data = json.loads(results.read_text())
     isolation = data["extra_data"]["isolation"]
     assert isolation["level"] == fallback_level and isolation["unavailable"]["bubblewrap"]
-    tests = by_name(data)
+    tests = by_id(data)
     assert tests[TRAINING]["score"] == 0
     _assert_not_forged([results], marker)
     if fallback_level == "same-user":
         assert "NOT SANDBOXED" in done.stderr and data["output"].startswith("WARNING: NOT SANDBOXED")
         assert not isolation["sandboxed"] and "isolation unsandboxed" in page.read_text()
         assert tests[ACCURACY]["score"] == 15 and "NME 0.0000" in tests[ACCURACY]["output"]
-        assert tests["Dataset: length and sample format"]["status"] == "passed", "it read solutions/"
+        assert tests["dataset"]["status"] == "passed", "it read solutions/"
 
 
 def test_a_captioner_that_cannot_learn_gets_no_training_points_from_patched_losses(tmp_path):
     folder = copy_solution("image_captioning", tmp_path / "submission")
     (folder / "model.py").write_text((folder / "model.py").read_text() + unlearning_decoder())
     data = grade("image_captioning", folder, tmp_path / "results.json")
-    tests = by_name(data)
-    assert tests["Vocabulary: threshold, special words, unknown words"]["status"] == "passed"
-    for name in ("Training: the loss falls in a short seeded run",
-                 "The model uses the image (true vs shuffled image-caption pairs)"):
+    tests = by_id(data)
+    assert tests["vocabulary"]["status"] == "passed"
+    for name in ("training", "uses-image"):
         assert tests[name]["score"] == 0, (name, tests[name]["output"])
-    losses = data["extras"]["Training: the loss falls in a short seeded run"]["losses"]
+    losses = data["extras"]["training"]["losses"]
     assert max(losses) - min(losses) < 1e-6, "the decoder's scores never changed"

@@ -6,9 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from grading import by_id, copy_solution, grade, grade_lessons, train_copy
 
 from autograder.checks import Context
 from autograder.checks import image_captioning as ic_checks
+from autograder.checks import image_captioning_attention as attention_checks
 from autograder.checks.image_captioning import CHECKS, prepare
 from autograder.checks.image_captioning_attention import CHECKS as ATTENTION_CHECKS
 from autograder.heldout_seed import PUBLIC_SEED
@@ -17,7 +19,6 @@ from autograder.projects import get_project
 from autograder.sandbox import make_sandbox, remove_sandbox
 from cvdata.caption_metrics import caption_tokens
 from cvdata.coco_captions import load_coco_captions
-from grading import by_name, copy_solution, grade, grade_lessons, train_copy
 
 PROJECT = "image_captioning"
 
@@ -36,12 +37,12 @@ def test_the_reference_gets_full_marks(trained_reference, tmp_path):
 
 def test_the_lessons_get_zero_for_every_stub(tmp_path):
     tests = grade_lessons(PROJECT, tmp_path / "results.json", "models/encoder.pt", "models/attention/encoder.pt")
-    assert "not implemented yet: frequent_words" in tests[CHECKS[0].name]["output"]
-    assert "not implemented yet: EncoderCNN.__init__" in tests[CHECKS[3].name]["output"]
-    attention, decoder = (tests[check.name]["output"] for check in ATTENTION_CHECKS[:2])
+    assert "not implemented yet: frequent_words" in tests[CHECKS[0].id]["output"]
+    assert "not implemented yet: EncoderCNN.__init__" in tests[CHECKS[3].id]["output"]
+    attention, decoder = (tests[check.id]["output"] for check in ATTENTION_CHECKS[:2])
     assert "not implemented yet: Attention.forward" in attention
     assert "not implemented yet: DecoderWithAttention.step" in decoder
-    assert "not implemented yet" in tests[ATTENTION_CHECKS[2].name]["output"]
+    assert "not implemented yet" in tests[ATTENTION_CHECKS[2].id]["output"]
 
 
 def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_path):
@@ -51,11 +52,11 @@ def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_p
                              "alpha = torch.full_like(scores, 1.0 / scores.shape[1])  # (N, P): looks nowhere")
     assert uniform != source
     (folder / "attention.py").write_text(uniform)
-    tests = by_name(grade(PROJECT, folder, tmp_path / "results.json"))
-    spatial = tests["Attention is spatial: the shape word looks at the object"]
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    spatial = tests["attention-spatial"]
     assert spatial["score"] == 0 and "uniform attention" in spatial["output"], spatial["output"]
     for check in ATTENTION_CHECKS[:2]:  # still a distribution over the cells, the right shapes
-        assert tests[check.name]["status"] == "passed", tests[check.name]["output"]
+        assert tests[check.id]["status"] == "passed", tests[check.id]["output"]
 
 
 
@@ -66,9 +67,9 @@ def test_a_decoder_that_ignores_the_image_is_caught(tmp_path):
                            "inputs = torch.cat([torch.zeros_like(features).unsqueeze(1), words], dim=1)")
     assert blind != source
     (folder / "model.py").write_text(blind)
-    tests = by_name(grade(PROJECT, folder, tmp_path / "results.json"))
-    assert tests["Training: the loss falls in a short seeded run"]["status"] == "passed"
-    uses_image = tests["The model uses the image (true vs shuffled image-caption pairs)"]
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    assert tests["training"]["status"] == "passed"
+    uses_image = tests["uses-image"]
     assert uses_image["score"] == 0 and "shuffled pairs" in uses_image["output"]
 
 
@@ -114,3 +115,9 @@ def test_quality_bars_sit_between_the_baseline_and_the_reference():
         lowest = min(figures[metric])
         assert table[0][0] <= lowest - 0.02, f"full marks for {metric} must sit below every recorded reference run"
         assert table[-1][0] > ic_checks.BASELINE_FIGURES[metric] + 0.05, f"no credit near the {metric} baseline"
+    attention = attention_checks.ATTENTION_FIGURES
+    for metric, table in (("bleu4", attention_checks.ATTENTION_BLEU_CREDIT),
+                          ("semantic_accuracy", attention_checks.ATTENTION_SEMANTIC_CREDIT),
+                          ("spatial_mass", attention_checks.SPATIAL_CREDIT)):
+        assert table[0][0] <= min(attention[metric]) - 0.02, f"attention: full marks for {metric} below the reference"
+    assert attention_checks.SPATIAL_CREDIT[-1][0] > 0.21 + 0.05, "no credit near uniform attention (0.21)"

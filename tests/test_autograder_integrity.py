@@ -13,20 +13,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from grading import THREADS, by_id, copy_solution, grade
+from isolation_modes import fallback_level, isolation_mode, sandbox_level  # noqa: F401 -- fixtures
 
 from autograder.detection import detect
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR
-from grading import THREADS, by_name, copy_solution, grade
-from isolation_modes import fallback_level, isolation_mode, sandbox_level  # noqa: F401 -- fixtures
 
 PROJECT = "facial_keypoints"
-DATA_CHECKS = ("Dataset: length and sample format", "Rescale: sizes, and keypoints follow the image",
-               "RandomCrop: the window and the keypoints move together",
-               "Horizontal flip mirrors the image and renumbers left/right points",
-               "Normalize and ToTensor: shapes, ranges, keypoint convention")
-MODEL_CHECKS = ("Net: output shape (N, 136) for several batch sizes", "Training: the loss falls in a short seeded run",
-                "Haar faces + keypoints on a real photo")
+DATA_CHECKS = ("dataset", "rescale", "random-crop", "flip", "normalize")
+MODEL_CHECKS = ("net-shape", "training", "photo-faces")
 FAST = Limits(check_timeout=20, slow_check_timeout=30, submission_timeout=300, threads=THREADS)
 
 
@@ -37,7 +33,7 @@ def _submission(tmp_path: Path, name: str, source: str) -> Path:
 
 
 def _assert_models_broken(data: dict, expected: str) -> dict:
-    tests = by_name(data)
+    tests = by_id(data)
     for name in DATA_CHECKS:
         assert tests[name]["status"] == "passed", (name, tests[name]["output"])
     for name in MODEL_CHECKS:
@@ -62,7 +58,7 @@ def test_a_crash_costs_only_the_probes_that_crash(tmp_path):
     """All probes run in one child; one that ends it does not take the later ones with it: they run in a fresh
     child (``data_load`` ends the process, so the network's checks, which do not import it, still pass)."""
     folder = _submission(tmp_path, "data_load.py", "print('leaving now', flush=True)\nimport os\nos._exit(3)\n")
-    tests = by_name(grade(PROJECT, folder, tmp_path / "results.json", limits=FAST))
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json", limits=FAST))
     for name in DATA_CHECKS + MODEL_CHECKS[2:]:  # the Haar pipeline imports data_load too
         assert "the process ended (exit code 3)" in tests[name]["output"], (name, tests[name]["output"])
     for name in MODEL_CHECKS[:2]:
@@ -107,7 +103,7 @@ def test_the_child_gets_no_seed_and_runs_as_the_level_says(tmp_path, monkeypatch
     folder = _submission(tmp_path, "models.py", source)
     data = grade(PROJECT, folder, tmp_path / "results.json", limits=FAST, allow_unsandboxed=True)
     assert data["seed_source"] == "instructor" and "424242" not in json.dumps(data)
-    assert "RuntimeError: look at the log" in by_name(data)[MODEL_CHECKS[0]]["output"]
+    assert "RuntimeError: look at the log" in by_id(data)[MODEL_CHECKS[0]]["output"]
     log = data["extras"][MODEL_CHECKS[0]]["log"]
     assert "seed None" in log and "autograder-facial_keypoints-" in log
     confinement = detect()
@@ -121,7 +117,7 @@ def test_only_expected_files_are_copied(tmp_path):
     (folder / "torch.py").write_text("raise SystemExit('shadowing torch')\n")
     (folder / "training.py").write_text("raise SystemExit('the grader uses its own training.py')\n")
     data = grade(PROJECT, folder, tmp_path / "results.json", limits=FAST)
-    tests = by_name(data)
+    tests = by_id(data)
     for name in DATA_CHECKS + MODEL_CHECKS:
         assert tests[name]["status"] == "passed", (name, tests[name]["output"])
 
@@ -150,3 +146,21 @@ def test_a_misspelled_probe_is_the_graders_fault_not_the_students(tmp_path, monk
     data = json.loads(results.read_text())
     assert data["output"].startswith("The grader failed") and "no_such_probe" in data["output"]
     assert "exit()" not in json.dumps(data)
+
+
+def test_check_ids_are_short_unique_and_checked_when_the_checks_are_loaded(monkeypatch):
+    import dataclasses
+
+    import autograder.checks.facial_keypoints as checks
+    from autograder.checks import CHECK_ID
+    from autograder.errors import GraderError
+    from autograder.grader import project_checks
+    from autograder.projects import project_names
+
+    for project in project_names():
+        ids = [check.id for check in project_checks(project)[1]]
+        assert len(set(ids)) == len(ids) and all(CHECK_ID.fullmatch(i) for i in ids), ids
+    reworded = dataclasses.replace(checks.CHECKS[0], name="Dataset, reworded")  # same id, another check
+    monkeypatch.setattr(checks, "CHECKS", [*checks.CHECKS, reworded])
+    with pytest.raises(GraderError, match="not unique: dataset"):
+        project_checks(PROJECT)

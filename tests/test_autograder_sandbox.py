@@ -2,7 +2,6 @@
 grader's own reading of what comes back."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from isolation_modes import fallback_level, sandbox_level  # noqa: F401 -- fixtures
 
 import autograder.detection as detection
 from autograder.bubblewrap import SANDBOX_UID, bwrap_command
@@ -28,7 +28,6 @@ from autograder.html_report import render_html
 from autograder.isolation import Limits, run_worker
 from autograder.paths import REPO_DIR, SOLUTIONS_DIR
 from autograder.report import validate_results
-from isolation_modes import fallback_level, sandbox_level  # noqa: F401 -- fixtures
 
 HIDDEN = [str(SOLUTIONS_DIR), str(REPO_DIR / "tests"), str(REPO_DIR / "README.md"), "/etc/shadow", "/home"]
 

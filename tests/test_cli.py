@@ -8,7 +8,8 @@ import sys
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "cvdata", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([sys.executable, "-m", "cvdata", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
 
 
 def test_help_lists_the_commands():
@@ -21,7 +22,8 @@ def test_help_lists_the_commands():
 def test_generate_then_status(tmp_path):
     out = run("generate", "faces", "--root", tmp_path, "--n-train", 6, "--n-test", 3, "--workers", 1)
     assert out.returncode == 0, out.stderr
-    out = run("generate", "shapes", "--root", tmp_path, "--n-train", 5, "--n-val", 2, "--n-test", 2, "--n-novel", 2, "--workers", 1)
+    out = run("generate", "shapes", "--root", tmp_path, "--n-train", 5, "--n-val", 2, "--n-test", 2, "--n-novel", 2,
+              "--workers", 1)
     assert out.returncode == 0, out.stderr
     status = run("status", "--root", tmp_path, "--real-root", tmp_path / "none")
     assert status.returncode == 0

@@ -1,4 +1,5 @@
-"""The environment is declared once (pyproject.toml) and mirrored in environment.yml; CI runs the README's test command."""
+"""The environment is declared once (pyproject.toml) and mirrored in environment.yml; CI runs the README's test
+command."""
 from __future__ import annotations
 
 import re
@@ -64,7 +65,7 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make grade" in readme
-    assert re.search(r"^make test$", ci, re.M)
+    assert re.search(r"^make test$", ci, re.M) and re.search(r"^make lint$", ci, re.M)
 
 
 def test_no_package_shadows_a_pypi_name():

@@ -7,14 +7,13 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL_FACES
 
 from cvdata.face_layout import Expression, FaceShape, Pose, face_points_2d
 from cvdata.face_render import draw_face, sample_look
 from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample
 from cvdata.images import read_image
 from cvdata.keypoints_table import read_keypoints_csv
-
-from conftest import SMALL_FACES
 
 
 def _digest(folder, split):
@@ -98,7 +97,8 @@ def test_points_lie_on_drawn_features(seed):
     img = np.full((220, 200, 3), 128, np.uint8)
     pts = draw_face(img, shape, expr, pose, look, rng)
     edges = _edge_strength(img)
-    near = np.array([edges[int(round(y)) - 2:int(round(y)) + 3, int(round(x)) - 2:int(round(x)) + 3].max() for x, y in pts])
+    near = np.array([edges[int(round(y)) - 2:int(round(y)) + 3, int(round(x)) - 2:int(round(x)) + 3].max()
+                     for x, y in pts])
     assert (near > 40).mean() >= 0.97, np.flatnonzero(near <= 40)
     cheek = (pts[3] + pts[31] + pts[40]) / 3  # between jaw, nose and eye: plain skin
     x, y = np.round(cheek).astype(int)

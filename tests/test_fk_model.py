@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from fk_project import LESSON_DIR, import_project
 
 models = import_project(names=("models",)).models

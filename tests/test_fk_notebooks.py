@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 from fk_project import LESSON_DIR, SOLUTION_DIR
 from notebook_exec import copy_project, first_stub_cell, run_notebook
 

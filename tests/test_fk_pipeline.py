@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import skimage.data
 import torch
+from fk_project import SOLUTION_DIR, import_project
 from torch import nn
 
 from cvdata.errors import DataError
 from cvdata.faces import csv_name
-from cvdata.keypoints_table import read_keypoints_csv
 from cvdata.images import read_image
-from fk_project import SOLUTION_DIR, import_project
+from cvdata.keypoints_table import read_keypoints_csv
 
 ASTRONAUT_FACE_CENTRE = (225, 115)
 """Middle of Eileen Collins' face in ``skimage.data.astronaut()`` (x, y), read off the image."""
@@ -265,6 +265,7 @@ def test_sunglasses_sprite(fk):
     assert sprite.shape == (80, 200, 4) and sprite.dtype == np.uint8
     alpha = sprite[..., 3]
     assert alpha[0, 100] == 0 or alpha[-1, 100] == 0, "transparent around the glasses"
-    assert alpha[int(0.48 * 80), int(0.27 * 200)] > 200 and alpha[int(0.48 * 80), int(0.73 * 200)] > 200, "opaque lenses"
+    assert alpha[int(0.48 * 80), int(0.27 * 200)] > 200 and alpha[int(0.48 * 80), int(0.73 * 200)] > 200, \
+        "opaque lenses"
     with pytest.raises(ValueError):
         fk.filters.make_sunglasses(3, 2)

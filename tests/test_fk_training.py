@@ -5,8 +5,9 @@ import math
 
 import pytest
 import torch
-
 from fk_project import import_project
+
+from cvdata.errors import DataError
 
 project = import_project()
 training, models = project.training, project.models
@@ -89,8 +90,11 @@ def test_checkpoint_bare_state_dict(tmp_path):
 
 
 def test_checkpoint_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(DataError, match="missing.pt: no saved model"):
         training.load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="garbage.pt: not a saved model"):
+        training.load_checkpoint(tmp_path / "garbage.pt")
     small = models.Net(models.NetConfig(channels=(8, 16, 32), head_channels=8))
     torch.save(small.state_dict(), tmp_path / "other.pt")  # not the default Net's shapes
     with pytest.raises(ValueError, match="do not fit"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from fk_project import LESSON_DIR, import_project
 
 from autograder.checks.markers import face_keypoints, marked_sample, marker_position
 from cvdata.errors import DataError
 from cvdata.face_layout import MIRRORED_INDEX, OUTER_EYE_CORNERS, Expression, FaceShape, face_points_2d
 from cvdata.faces import csv_name
 from cvdata.keypoints_norm import keypoints_to_pixels
-from fk_project import LESSON_DIR, import_project
 
 dl = import_project(names=("data_load",)).data_load
 

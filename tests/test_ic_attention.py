@@ -6,13 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from ic_import import import_ic
 
-from autograder.projects import ATTENTION_ARTEFACTS
-from autograder.scorecard import TRAINING
-from cvdata.attention_maps import first_shape_word, grid_of, mass_on_object, object_cells, overlay
+from autograder.projects import ATTENTION_ARTEFACTS, PROJECTS
+from cvdata.attention_maps import first_shape_word, grid_of, mass_on_object, object_cells, overlay, spatial_figure
 from cvdata.errors import DataError
 from cvdata.runtime import seed_everything
-from ic_import import import_ic
 
 ic = import_ic()
 EMBED, HIDDEN, VOCAB, CELLS, CHANNELS = 12, 20, 15, 9, 8
@@ -122,7 +121,7 @@ def test_training_with_the_shared_loop_lowers_the_loss(shapes_small, backbone_ro
     assert decoder.eval().sample(grid)[0] == decoder2.sample(grid)[0] and vocab2.word2idx == vocab.word2idx
     recorded = json.loads((saved / ic.attention.CONFIG_FILE).read_text())
     assert (recorded["weights"], recorded["arch"], recorded["image_size"]) == ("shapes", "resnet18", 64)
-    (saved / ic.attention.DECODER_FILE).unlink()
+    (saved / ic.checkpoints.DECODER_FILE).unlink()
     with pytest.raises(DataError, match="decoder.pt"):
         ic.attention.load_attention(saved)
 
@@ -130,7 +129,7 @@ def test_training_with_the_shared_loop_lowers_the_loss(shapes_small, backbone_ro
 def test_the_grader_reads_what_the_notebook_saves():
     expected = tuple(f"{ic.attention.ATTENTION_DIR}/{name}" for name in ic.attention.ARTEFACT_FILES)
     assert ATTENTION_ARTEFACTS == expected
-    (_, attention_command) = TRAINING["image_captioning"]
+    (_, attention_command) = PROJECTS["image_captioning"].training
     assert attention_command[attention_command.index("--out") + 1] == ic.attention.ATTENTION_DIR
 
 
@@ -148,6 +147,11 @@ def test_object_cells_and_mass():
     assert mass_on_object(alpha, {"bbox": [20, 20, 30, 30]}, 128) == (0.5, 0.25)
     assert first_shape_word(["<start>", "a", "red", "circles", "star"]) == 3
     assert first_shape_word(["a", "red"]) is None
+    one, two = [{"bbox": [20, 20, 30, 30]}], [{"bbox": [20, 20, 30, 30]}, {"bbox": [0, 0, 10, 10]}]
+    rows = np.stack([np.full(16, 1 / 16), alpha])  # "a": uniform, "circle": the alpha above
+    figure = spatial_figure([one, two, one, one], [["a", "circle"]] * 3 + [["a", "red"]], [rows, rows, None, rows],
+                            128)
+    assert figure == {"images": 1, "mass": 0.5, "chance": 0.25, "examples": [0]}  # 2 objects, no weights, no shape
     image = np.full((32, 32, 3), 200, np.uint8)
     shaded = overlay(image, alpha)
     assert shaded.shape == image.shape and shaded[28, 28].mean() > shaded[4, 28].mean()

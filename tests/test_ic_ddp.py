@@ -21,7 +21,8 @@ def test_two_gloo_processes_end_with_identical_weights(backbone_root_small, shap
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
         str(IC_SOLUTION / "train.py"), "--data-dir", str(shapes_small), "--out", str(out),
         "--epochs", "1", "--max-steps", "3", "--batch-size", "8", "--embed-size", "16", "--hidden-size", "16",
-        "--image-size", "64", "--calibrate-images", "8", "--threads", "1", "--quiet", "--weight-hash", str(tmp_path / "hash"),
+        "--image-size", "64", "--calibrate-images", "8", "--threads", "1", "--quiet",
+        "--weight-hash", str(tmp_path / "hash"),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CVDATA_ROOT": str(backbone_root_small)}  # the tiny backbone
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)

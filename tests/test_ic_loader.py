@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from ic_import import import_ic
 
 from cvdata.errors import DataError
-from ic_import import import_ic
 
 ic = import_ic()
 

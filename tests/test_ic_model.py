@@ -5,11 +5,11 @@ import urllib.error
 
 import pytest
 import torch
+from ic_import import import_ic
 
 from cvdata.fetch import imagenet_weights
 from cvdata.paths import DATA_ROOT_ENV
 from cvdata.shapes_backbone import backbone_path, read_backbone
-from ic_import import import_ic
 
 ic = import_ic()
 EMBED, HIDDEN, VOCAB = 16, 24, 11

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_exec import copy_project, first_stub_cell, run_notebook
 
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
-from notebook_exec import copy_project, first_stub_cell, run_notebook
 
 PROJECT = "image_captioning"
 NOTEBOOKS = ("0_dataset.ipynb", "1_preliminaries.ipynb", "2_training.ipynb", "3_inference.ipynb", "4_attention.ipynb")
@@ -67,7 +67,8 @@ def test_solution_notebook_is_committed_clean_and_tags_its_first_stub(name):
     for cell in nb.cells:
         if "### BEGIN SOLUTION" in cell.source:
             meta = cell.metadata.get("nbgrader", {})
-            assert meta.get("solution") is True and meta.get("grade_id"), f"{name}: solution cell without nbgrader metadata"
+            assert meta.get("solution") is True and meta.get("grade_id"), \
+                f"{name}: solution cell without nbgrader metadata"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

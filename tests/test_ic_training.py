@@ -5,11 +5,11 @@ import json
 
 import pytest
 import torch
+from ic_import import import_ic
 
 from cvdata.errors import DataError
 from cvdata.paths import DATA_ROOT_ENV
 from cvdata.runtime import seed_everything
-from ic_import import import_ic
 
 ic = import_ic()
 SIZE = 64  # small images keep ResNet-50 cheap
@@ -143,3 +143,13 @@ def test_a_misspelled_schedule_is_refused():
     with pytest.raises(ValueError, match="cosin"):
         training.TrainConfig(lr_schedule="cosin")
     assert training.TrainConfig(lr_schedule="cosine").lr_schedule == "cosine"
+
+
+def test_bad_config_values_are_refused_like_facial_keypoints():
+    training = import_ic().training
+    with pytest.raises(ValueError, match="time_budget_s must be >= 0"):
+        training.TrainConfig(time_budget_s=-1)
+    with pytest.raises(ValueError, match="max_steps"):
+        training.TrainConfig(max_steps=0)
+    with pytest.raises(TypeError):
+        training.TrainConfig(time_budget=60)  # the old name: an error, not silently ignored

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from ic_import import import_ic
 
 from cvdata.errors import DataError
-from ic_import import import_ic
 
 ic = import_ic()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.lessons import generate_lessons, lesson_py, projects, source_files
+from autograder.lessons import generate_lessons, lesson_py, project_folders, projects, source_files
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 
 
@@ -75,7 +75,7 @@ def test_notebook_solution_cells_are_cleared(tmp_path):
     (solution / "box.py").write_text(SOURCE)
     (solution / "saved_models").mkdir()
     (solution / "saved_models" / "m.pt").write_bytes(b"x")
-    generate_lessons(tmp_path / "solutions", tmp_path / "lessons")
+    generate_lessons(tmp_path / "solutions", tmp_path / "lessons", names=["proj"])
     out = nbformat.read(tmp_path / "lessons" / "proj" / "nb.ipynb", as_version=4)
     assert "GENERATED from solutions/proj/nb.ipynb" in out.cells[0].source
     assert "y = x + 1" not in out.cells[2].source and "x = 1" in out.cells[2].source
@@ -84,3 +84,8 @@ def test_notebook_solution_cells_are_cleared(tmp_path):
     assert not (tmp_path / "lessons" / "proj" / "saved_models").exists()
     written = (tmp_path / "lessons" / "proj" / "box.py").read_text()
     assert written == lesson_py(SOURCE, Path("proj/box.py"))
+
+
+def test_every_solutions_folder_is_a_registered_project():
+    assert project_folders(SOLUTIONS_DIR) == projects()
+    assert project_folders(LESSONS_DIR) == projects()

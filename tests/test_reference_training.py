@@ -3,21 +3,22 @@ from __future__ import annotations
 
 import sys
 
-from autograder.scorecard import TRAINING
 from fk_project import SOLUTION_DIR, import_project
 from ic_import import import_ic
 
+from autograder.projects import PROJECTS
+
 
 def test_the_main_job_trains_by_epochs_and_steps():
-    for project, commands in TRAINING.items():
-        for command in commands:
+    for project, registration in PROJECTS.items():
+        for command in registration.training:
             assert "--time-budget" not in command, project
             assert {"--epochs", "--max-steps"} & set(command), project
 
 
 def test_facial_keypoints_train_py_with_epochs_has_no_time_budget():
     train = import_project(SOLUTION_DIR, ("data_load", "models", "training", "train")).train
-    (command,) = TRAINING["facial_keypoints"]
+    (command,) = PROJECTS["facial_keypoints"].training
     fixed = train.train_config(train.parse_args(command[1:]), on_cpu=True)
     assert fixed.time_budget_s is None and fixed.epochs == int(command[2])
     assert train.train_config(train.parse_args([]), on_cpu=True).time_budget_s == 180.0  # the student's default
@@ -26,7 +27,7 @@ def test_facial_keypoints_train_py_with_epochs_has_no_time_budget():
 
 def test_image_captioning_train_py_counts_steps():
     train = import_ic().train
-    show_and_tell, attention = (train.parse_args(command[1:]) for command in TRAINING["image_captioning"])
+    show_and_tell, attention = (train.parse_args(command[1:]) for command in PROJECTS["image_captioning"].training)
     assert show_and_tell.time_budget is None and show_and_tell.max_steps == train.RECIPE_STEPS
     assert not show_and_tell.attention and str(show_and_tell.out) == "models"
     assert attention.attention and attention.time_budget is None and attention.max_steps == train.ATTENTION_STEPS

@@ -10,8 +10,15 @@ import torch
 
 from cvdata.errors import DataError
 from cvdata.scene_targets import head_sizes, scene_targets
-from cvdata.shapes_backbone import BackboneConfig, backbone_path, ensure_backbone, is_current, pretrain_backbone, \
-    read_backbone, weights_hash
+from cvdata.shapes_backbone import (
+    BackboneConfig,
+    backbone_path,
+    ensure_backbone,
+    is_current,
+    pretrain_backbone,
+    read_backbone,
+    weights_hash,
+)
 
 TINY = BackboneConfig.quick()
 

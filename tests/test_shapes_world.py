@@ -153,7 +153,7 @@ def test_novel_split_holds_the_held_out_pairs_and_only_it() -> None:
     config = ShapesConfig()
     held = {tuple(p) for p in config.held_out}
     for split in ("train", "val", "test"):
-        for scene, captions in _scenes(config, split, 200):
+        for scene, _ in _scenes(config, split, 200):
             assert not {(o["colour"], o["shape"]) for o in scene.objects} & held
     for scene, _ in _scenes(config, "novel", 200):
         assert {(o["colour"], o["shape"]) for o in scene.objects} & held
@@ -182,7 +182,8 @@ def test_render_is_rgb_uint8_and_background_neutral() -> None:
         ("two red circles", [("red", "circle"), ("red", "circle")]),
         ("a blue triangle above a green circle", [("blue", "triangle"), ("green", "circle")]),
         ("a small blue triangle to the left of a large green circle", [("blue", "triangle"), ("green", "circle")]),
-        ("a red circle, a blue square and a green triangle", [("red", "circle"), ("blue", "square"), ("green", "triangle")]),
+        ("a red circle, a blue square and a green triangle",
+         [("red", "circle"), ("blue", "square"), ("green", "triangle")]),
         ("there is an orange star in the top right corner", [("orange", "star")]),
         ("a circle and three small purple stars", [(None, "circle")] + [("purple", "star")] * 3),
         ("yellow squares", [("yellow", "square"), ("yellow", "square")]),

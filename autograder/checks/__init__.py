@@ -16,6 +16,7 @@ grader's own code (``autograder.checks.losses``).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,11 +59,19 @@ class Fail(Exception):
         self.scored = Scored(fraction, output, extras or {})
 
 
+CHECK_ID = re.compile(r"[a-z][a-z0-9-]{1,39}")
+"""What a check id looks like: short, lower case, words joined by "-" (``heldout-nme``)."""
+
+
 @dataclass(frozen=True)
 class Check:
     """One graded check."""
 
+    id: str
+    """Short and stable (nbgrader's ``grade_id`` idea): gradebook columns, report extras and tests use it, so
+    rewording ``name`` breaks nothing. Unique within its project; never reused for a different check."""
     name: str
+    """What the student reads: free text."""
     points: float
     probe: str
     args: Callable[[Context], dict]

@@ -21,7 +21,7 @@ import numpy as np
 from autograder.checks import Check, Context, Fail, Scored, credit, feedback, inputs_path, shape_text, value_of
 from autograder.checks.losses import smooth_l1
 from autograder.checks.markers import face_keypoints, marked_sample, marker_position
-from autograder.projects import ARTEFACTS
+from autograder.projects import PROJECTS
 from cvdata.face_layout import MIRRORED_INDEX
 from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample, write_face_image
 from cvdata.images import read_image
@@ -42,6 +42,18 @@ RESCALE_POINTS_PX = 0.5
 """Rescale: scaled keypoints may differ from the exact factors by this much (a rounded new size moves them)."""
 RESCALE_MARK_PX = 1.5
 """Rescale: a mark drawn on a keypoint may end up this far from it (interpolation blurs and shifts the mark)."""
+KEYPOINT_ATOL = 1e-3
+"""Dataset, Normalize: keypoints that should equal the grader's (the same float arithmetic) may differ this much."""
+CROP_SHIFT_ATOL = 1e-3
+"""RandomCrop: every keypoint must move by one offset, to this much (a crop subtracts one integer pair)."""
+PIXEL_RANGE_SLACK = 1e-6
+"""Normalize: grayscale values may overshoot 1 this much (float rounding of 255 / 255)."""
+BRIGHTEST_AT_LEAST = 0.5
+"""Normalize: the marked samples' brightest pixel is near 1 in [0, 1]; below this, the image was divided twice."""
+PHOTO_POINTS_PX = 1.0
+"""Haar pipeline: keypoints mapped into a face's box may be this far from the grader's (rounding of the box)."""
+NOT_USING_IMAGE_CREDIT = 0.5
+"""Training: the share of the points when the loss falls but not below the mean-shape loss."""
 FLIP_POINTS_PX = 0.01
 """Flip: keypoints must match the grader's mirror (x -> width - x is exact arithmetic)."""
 FLIP_MARK_PX = 0.5
@@ -65,7 +77,7 @@ FRAME_GRID = np.stack([np.tile(_ROWS, 4), np.repeat([0.2, 0.4, 0.6, 0.8], 17)], 
 """(68, 2) probe points (fractions of width and height) that measure the geometry of the student's pipeline."""
 MAX_FRAME_RESIDUAL = 0.5
 """Largest misfit of an affine map to where the pipeline put the probe points (network frame)."""
-(MODEL,) = ARTEFACTS[PROJECT]
+(MODEL,) = PROJECTS[PROJECT].artefacts
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -136,7 +148,8 @@ def _shared_inputs() -> tuple[dict[str, bytes], dict]:
         for name, image in (("astronaut.png", photo), ("two_faces.png", pair)):
             cv2.imwrite(str(root / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         width = photo.shape[1]
-        answers["photo_faces"] = [[ASTRONAUT_FACE], [ASTRONAUT_FACE, (2 * width - ASTRONAUT_FACE[0], ASTRONAUT_FACE[1])]]
+        answers["photo_faces"] = [[ASTRONAUT_FACE],
+                                  [ASTRONAUT_FACE, (2 * width - ASTRONAUT_FACE[0], ASTRONAUT_FACE[1])]]
         return _files(root), _frozen(answers)
 
 
@@ -216,7 +229,8 @@ def _score_dataset(ctx: Context, value: dict) -> Scored:
         sample = value_of(part, "__getitem__ reads the image named in the CSV row and its 136 numbers")
         image, keypoints = sample.get("image", {}), sample.get("keypoints", {})
         if sample["type"] != "builtins.dict" or {"image", "keypoints"} - set(sample.get("keys", [])):
-            problems.append(feedback('a dict {"image": ..., "keypoints": ...}', f"{sample['type']} {sample.get('keys', '')}"))
+            problems.append(feedback('a dict {"image": ..., "keypoints": ...}',
+                                     f"{sample['type']} {sample.get('keys', '')}"))
             break
         real = ctx.answers["visible"]["images"][index]
         if image["type"] != "numpy.ndarray" or image["dtype"] != "uint8" or tuple(image["shape"]) != real.shape:
@@ -231,7 +245,7 @@ def _score_dataset(ctx: Context, value: dict) -> Scored:
             problems.append(feedback("keypoints: numpy.ndarray (68, 2) float (x, y in pixels)", shape_text(keypoints),
                                      "reshape the 136 numbers of the row to (68, 2)"))
             break
-        if not np.allclose(keypoints["value"].numpy(), truth[index], atol=1e-3):
+        if not np.allclose(keypoints["value"].numpy(), truth[index], atol=KEYPOINT_ATOL):
             problems.append(feedback(f"dataset[{index}]['keypoints'] = row {index} of the CSV as (x, y) pairs",
                                      "different numbers", "x0, y0, x1, y1, ...: reshape(68, 2), not (2, 68)"))
             break
@@ -285,7 +299,8 @@ def _score_rescale(ctx: Context, value: dict) -> Scored:
             got = out["keypoints"]["value"]
             if got is None or not np.allclose(got.double().numpy().reshape(-1, 2), template * scale,
                                               atol=RESCALE_POINTS_PX):
-                raise Fail(feedback(f"keypoints scaled by the image's factors (x by {scale[0]:.3f}, y by {scale[1]:.3f})",
+                raise Fail(feedback(f"keypoints scaled by the image's factors (x by {scale[0]:.3f}, "
+                                    f"y by {scale[1]:.3f})",
                                     shape_text(out["keypoints"]) + (" with other values" if got is not None else ""),
                                     "multiply x by new_w / w and y by new_h / h"))
             if _marker_error(out, point) > RESCALE_MARK_PX:
@@ -296,13 +311,13 @@ def _score_rescale(ctx: Context, value: dict) -> Scored:
 
 def _score_crop(ctx: Context, value: dict) -> Scored:
     height, width = CROP
-    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "crop", "RandomCrop"), ctx.answers["marked"]):
+    for out, sample in zip(_outputs(value, "crop", "RandomCrop"), ctx.answers["marked"]):
         if tuple(out["image"]["shape"] or ()) != (height, width, 3):
-            raise Fail(feedback(f"RandomCrop({list(CROP)}): image shape ({height}, {width}, 3)", shape_text(out["image"]),
-                                "an int means a square; a pair is (height, width)"))
+            raise Fail(feedback(f"RandomCrop({list(CROP)}): image shape ({height}, {width}, 3)",
+                                shape_text(out["image"]), "an int means a square; a pair is (height, width)"))
         got = out["keypoints"]["value"]
         shift = sample["keypoints"] - got.double().numpy().reshape(-1, 2) if got is not None else None
-        if shift is None or np.ptp(shift, axis=0).max() > 1e-3:
+        if shift is None or np.ptp(shift, axis=0).max() > CROP_SHIFT_ATOL:
             raise Fail(feedback("every keypoint moved by the same (left, top) offset", "a different change",
                                 "subtract [left, top] from the keypoints"))
         left, top = np.round(shift[0]).astype(int)
@@ -314,7 +329,8 @@ def _score_crop(ctx: Context, value: dict) -> Scored:
 
 
 def _score_flip(ctx: Context, value: dict) -> Scored:
-    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "flip", "RandomHorizontalFlip"), ctx.answers["marked"]):
+    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "flip", "RandomHorizontalFlip"),
+                                  ctx.answers["marked"]):
         got = out["keypoints"]["value"]
         _, expected = mirror(sample["image"], sample["keypoints"])
         points = got.double().numpy().reshape(-1, 2) if got is not None else None
@@ -323,27 +339,29 @@ def _score_flip(ctx: Context, value: dict) -> Scored:
                                 "x mirrored but the points keep their numbers, so left and right are swapped",
                                 "index the mirrored points with cvdata.face_layout.MIRRORED_INDEX"))
         if points is None or not np.allclose(points, expected, atol=FLIP_POINTS_PX):
-            raise Fail(feedback("x -> width - x, y unchanged, points renumbered with MIRRORED_INDEX", "other keypoints"))
+            raise Fail(feedback("x -> width - x, y unchanged, points renumbered with MIRRORED_INDEX",
+                                "other keypoints"))
         if _marker_error(out, MIRRORED_INDEX[point]) > FLIP_MARK_PX:
             raise Fail(feedback("the image mirrored left-right (cv2.flip(image, 1))", "the mark elsewhere"))
     return Scored(1.0, "Flip: image mirrored, x -> width - x, and left/right points renumbered.")
 
 
 def _score_normalize(ctx: Context, value: dict) -> Scored:
-    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "normalize", "Normalize and ToTensor"),
-                                  ctx.answers["marked"]):
+    for out, sample in zip(_outputs(value, "normalize", "Normalize and ToTensor"), ctx.answers["marked"]):
         image, keypoints = out["image"], out["keypoints"]
-        if image["type"] != "torch.Tensor" or image["dtype"] != "float32" or tuple(image["shape"]) != (1, MARKED_H, MARKED_W):
+        if image["type"] != "torch.Tensor" or image["dtype"] != "float32" \
+                or tuple(image["shape"]) != (1, MARKED_H, MARKED_W):
             raise Fail(feedback(f"Normalize then ToTensor: image torch.Tensor (1, {MARKED_H}, {MARKED_W}) float32",
-                                shape_text(image), "Normalize makes a (H, W) grayscale image; ToTensor adds the channel"))
+                                shape_text(image),
+                                "Normalize makes a (H, W) grayscale image; ToTensor adds the channel"))
         pixels = image["value"].numpy()
-        if pixels.min() < 0 or pixels.max() > 1.0 + 1e-6 or pixels.max() < 0.5:
+        if pixels.min() < 0 or pixels.max() > 1.0 + PIXEL_RANGE_SLACK or pixels.max() < BRIGHTEST_AT_LEAST:
             raise Fail(feedback("grayscale values in [0, 1]", f"values from {pixels.min():.3g} to {pixels.max():.3g}",
                                 "divide the uint8 grayscale image by 255"))
         if keypoints["type"] != "torch.Tensor" or tuple(keypoints["shape"] or ()) != (68, 2):
             raise Fail(feedback("keypoints torch.Tensor (68, 2)", shape_text(keypoints)))
         expected = normalize_keypoints(sample["keypoints"], MARKED_W, MARKED_H)
-        if not np.allclose(keypoints["value"].double().numpy(), expected, atol=1e-3):
+        if not np.allclose(keypoints["value"].double().numpy(), expected, atol=KEYPOINT_ATOL):
             raise Fail(feedback("keypoints in the course's convention: pixel / size * 2 - 1 (x by width, y by height)",
                                 "other values", "use cvdata.keypoints_norm.normalize_keypoints(kp, width, height)"))
     return Scored(1.0, "Normalize + ToTensor: (1, H, W) float image in [0, 1], keypoints normalised to [-1, 1].")
@@ -392,7 +410,8 @@ def _score_loss(ctx: Context, value: dict) -> Scored:
     if last > LOSS_BELOW_MEAN_SHAPE * floor:
         raise Fail(feedback(f"the loss to fall below {LOSS_BELOW_MEAN_SHAPE:.0%} of the mean-shape loss "
                             "(predicting the average face, which ignores the image)", observed,
-                            "the network may not be using the image: check forward()"), 0.5, extras)
+                            "the network may not be using the image: check forward()"), NOT_USING_IMAGE_CREDIT,
+                   extras)
     return Scored(1.0, f"The loss falls: {observed}.", extras)
 
 
@@ -440,7 +459,8 @@ def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, tabl
     predictions, worst = heldout_pixels(ctx, value)
     if worst > MAX_FRAME_RESIDUAL:
         raise Fail(feedback("test_transform() moves keypoints the same way for every image (no randomness)",
-                            "a random or non-affine evaluation pipeline", "use CenterCrop, not RandomCrop, for testing"))
+                            "a random or non-affine evaluation pipeline",
+                            "use CenterCrop, not RandomCrop, for testing"))
     pred = predictions[which]
     if not np.isfinite(pred).all():
         raise Fail(feedback("finite keypoints", "NaN or inf in the predictions"))
@@ -452,7 +472,8 @@ def _nme_scored(ctx: Context, value: dict, which: slice, truth: np.ndarray, tabl
     observed = (f"NME {nme:.4f} on {len(truth)} {what} (AUC@{FAILURE_THRESHOLD:g} {extras['auc']:.3f}, failure rate "
                 f"@{FAILURE_THRESHOLD:g} {extras['failure_rate']:.1%})")
     order = np.argsort(scores)
-    media = {"faces": [(ctx.answers["heldout_images"][which.start + i], pred[i], truth[i], f"{label}: NME {scores[i]:.3f}")
+    media = {"faces": [(ctx.answers["heldout_images"][which.start + i], pred[i], truth[i],
+                        f"{label}: NME {scores[i]:.3f}")
                        for label, i in (("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1]))]}
     if fraction >= 1.0:
         return Scored(1.0, f"{observed} (full marks at NME <= {table[0][0]}).", extras, media)
@@ -495,7 +516,7 @@ def _score_faces(ctx: Context, value: dict) -> Scored:
                 raise Fail(feedback("keypoints: numpy.ndarray (68, 2) in full-image pixels", shape_text(points)))
             expected = (FIXED_POINTS + 1) / 2 * [w, h] + [x, y]
             error = float(np.abs(points["value"].double().numpy() - expected).max())
-            if error > 1.0:
+            if error > PHOTO_POINTS_PX:
                 raise Fail(feedback("the network's normalised points mapped into the returned box: "
                                     "(p + 1) / 2 * (w, h) + (x, y)", f"up to {error:.1f} px away",
                                     "keypoints_to_pixels with the CROP's width and height, then add the crop's corner"))
@@ -503,27 +524,37 @@ def _score_faces(ctx: Context, value: dict) -> Scored:
 
 
 CHECKS = [
-    Check("Dataset: length and sample format", 10, "data_pipeline", _pipeline_args, _score_dataset,
+    Check("dataset",
+          "Dataset: length and sample format", 10, "data_pipeline", _pipeline_args, _score_dataset,
           needs=("data_load.py",)),
-    Check("Rescale: sizes, and keypoints follow the image", 10, "data_pipeline", _pipeline_args, _score_rescale,
+    Check("rescale",
+          "Rescale: sizes, and keypoints follow the image", 10, "data_pipeline", _pipeline_args, _score_rescale,
           needs=("data_load.py",)),
-    Check("RandomCrop: the window and the keypoints move together", 10, "data_pipeline", _pipeline_args, _score_crop,
+    Check("random-crop",
+          "RandomCrop: the window and the keypoints move together", 10, "data_pipeline", _pipeline_args, _score_crop,
           needs=("data_load.py",)),
-    Check("Horizontal flip mirrors the image and renumbers left/right points", 5, "data_pipeline", _pipeline_args,
+    Check("flip",
+          "Horizontal flip mirrors the image and renumbers left/right points", 5, "data_pipeline", _pipeline_args,
           _score_flip, needs=("data_load.py",)),
-    Check("Normalize and ToTensor: shapes, ranges, keypoint convention", 10, "data_pipeline", _pipeline_args,
+    Check("normalize",
+          "Normalize and ToTensor: shapes, ranges, keypoint convention", 10, "data_pipeline", _pipeline_args,
           _score_normalize, needs=("data_load.py",)),
-    Check("Net: output shape (N, 136) for several batch sizes", 10, "net_outputs",
+    Check("net-shape",
+          "Net: output shape (N, 136) for several batch sizes", 10, "net_outputs",
           lambda ctx: {"batch_sizes": BATCH_SIZES}, _score_net, needs=("models.py",)),
-    Check("Training: the loss falls in a short seeded run", 15, "short_training",
+    Check("training",
+          "Training: the loss falls in a short seeded run", 15, "short_training",
           lambda ctx: {"batch_file": inputs_path(ctx, "short_run"), "steps": LOSS_STEPS, "lr": LOSS_LR, "seed": 0},
           _score_loss, needs=("models.py",), slow=True),
-    Check("Keypoint accuracy of your saved model on held-out faces (NME)", 15, "heldout_predictions", _model_args,
+    Check("heldout-nme",
+          "Keypoint accuracy of your saved model on held-out faces (NME)", 15, "heldout_predictions", _model_args,
           _score_accuracy, needs=("data_load.py", "models.py", MODEL), slow=True),
-    Check("Haar faces + keypoints on a real photo", 10, "face_pipeline",
+    Check("photo-faces",
+          "Haar faces + keypoints on a real photo", 10, "face_pipeline",
           lambda ctx: {"photos": [f"{ctx.box.root}/{p}" for p in ctx.inputs["photos"]],
                        "points": FIXED_POINTS.tolist()},
           _score_faces, needs=("face_pipeline.py",)),
-    Check("Keypoint accuracy on mirrored held-out faces (instructor)", 5, "heldout_predictions", _model_args,
+    Check("mirrored-nme",
+          "Keypoint accuracy on mirrored held-out faces (instructor)", 5, "heldout_predictions", _model_args,
           _score_mirrored, needs=("data_load.py", "models.py", MODEL), slow=True, visibility="after_published"),
 ]

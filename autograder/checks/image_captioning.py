@@ -34,6 +34,9 @@ SHAPES = {"vocab_size": 17, "batch": 3, "length": 7, "image_size": 64}
 """The shape checks' sizes: odd, distinct numbers, so that a transposed or mixed-up axis shows."""
 SHORT_RUN = {"steps": 100, "images": 4, "image_size": 64, "lr": 3e-3}
 MAX_LEN = 20
+MIN_DISTINCT_WORDS, MAX_REPEATS = 2, 2
+"""sample() after the short run: a caption of at least 2 different words, none said more than twice in a row
+(what a decoder that does not feed its words back produces: "a a a a ...")."""
 HELDOUT, BEAM_IMAGES = 500, 20
 """500 held-out images keep the sampling error of semantic accuracy near 0.02 (100 images: 0.04)."""
 LOSS_DROP = 0.5
@@ -141,7 +144,8 @@ def _score_vocabulary(ctx: Context, value: dict) -> Scored:
     if calls[frequent] != word2idx[frequent] or calls[rare] != word2idx[unk] or calls[unknown] != word2idx[unk]:
         raise Fail(feedback(f"vocab('{frequent}') == its index; a rare word ('{rare}') and an unknown one "
                             f"('{unknown}') give the index of {unk}", f"{calls}"))
-    return Scored(1.0, f"{len(word2idx)} words at threshold {THRESHOLD}: special words, counts and unknown words right.")
+    return Scored(1.0, f"{len(word2idx)} words at threshold {THRESHOLD}: special words, counts and unknown "
+                       "words right.")
 
 
 def _score_json(ctx: Context, value: dict) -> Scored:
@@ -324,7 +328,7 @@ def check_samples(samples: list, word2idx: dict, end: int, size: int, what: str)
             raise Fail(feedback(f"{what}: stop after the end word (index {end}) or at max_len={MAX_LEN}", f"{ids}"))
         words = _decode(ids, idx2word, end)
         longest_run = max((len(list(g)) for _, g in itertools.groupby(words)), default=0)
-        if not words or len(set(words)) < 2 or longest_run > 2:
+        if not words or len(set(words)) < MIN_DISTINCT_WORDS or longest_run > MAX_REPEATS:
             raise Fail(feedback("a real sentence after a short training run (several different words, no word "
                                 "repeated over and over)", repr(" ".join(words)),
                                 "feed each predicted word back in as the next input, and keep the LSTM states"))
@@ -397,8 +401,9 @@ def _score_beam(ctx: Context, value: dict) -> Scored:
     three = value_of(value["beam3"], "see DecoderRNN.beam_search in model.py")
     if one != greedy:
         differ = next(k for k in range(len(greedy)) if one[k] != greedy[k])
-        raise Fail(feedback("beam_search(beam_size=1) == sample(), word for word", f"image {differ}: beam {one[differ]}, "
-                            f"greedy {greedy[differ]}", "with one beam, keep the single best word at every step"))
+        raise Fail(feedback("beam_search(beam_size=1) == sample(), word for word",
+                            f"image {differ}: beam {one[differ]}, greedy {greedy[differ]}",
+                            "with one beam, keep the single best word at every step"))
     words = value["words"]
     end = _end_index(words)
     bad = [ids for ids in three if not ids or len(ids) > MAX_LEN or any(not 0 <= i < len(words) for i in ids)
@@ -412,25 +417,35 @@ def _score_beam(ctx: Context, value: dict) -> Scored:
 
 
 CHECKS = [
-    Check("Vocabulary: threshold, special words, unknown words", 10, "vocabulary_and_loader", _data_args,
+    Check("vocabulary",
+          "Vocabulary: threshold, special words, unknown words", 10, "vocabulary_and_loader", _data_args,
           _score_vocabulary, needs=("vocabulary.py",)),
-    Check("Vocabulary saved as JSON and reloaded", 5, "vocabulary_and_loader", _data_args, _score_json,
+    Check("vocabulary-json",
+          "Vocabulary saved as JSON and reloaded", 5, "vocabulary_and_loader", _data_args, _score_json,
           needs=("vocabulary.py",)),
-    Check("Data loader: batch shapes and dtypes", 10, "vocabulary_and_loader", _data_args, _score_loader,
+    Check("loader",
+          "Data loader: batch shapes and dtypes", 10, "vocabulary_and_loader", _data_args, _score_loader,
           needs=("vocabulary.py", "data_loader.py")),
-    Check("EncoderCNN: output shape, frozen backbone, trainable embed", 10, "model_shapes", _shape_args,
+    Check("encoder",
+          "EncoderCNN: output shape, frozen backbone, trainable embed", 10, "model_shapes", _shape_args,
           _score_encoder, needs=("model.py",)),
-    Check("DecoderRNN: output shape (N, L, vocab_size)", 10, "model_shapes", _shape_args, _score_decoder,
+    Check("decoder",
+          "DecoderRNN: output shape (N, L, vocab_size)", 10, "model_shapes", _shape_args, _score_decoder,
           needs=("model.py",)),
-    Check("Training: the loss falls in a short seeded run", 10, "short_run", _run_args, _score_short_run,
+    Check("training",
+          "Training: the loss falls in a short seeded run", 10, "short_run", _run_args, _score_short_run,
           needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
-    Check("The model uses the image (true vs shuffled image-caption pairs)", 10, "short_run", _run_args,
+    Check("uses-image",
+          "The model uses the image (true vs shuffled image-caption pairs)", 10, "short_run", _run_args,
           _score_uses_image, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
-    Check("sample(): a valid caption (ints in range, stops at <end>, a real sentence)", 10, "short_run", _run_args,
+    Check("sample",
+          "sample(): a valid caption (ints in range, stops at <end>, a real sentence)", 10, "short_run", _run_args,
           _score_sample, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
-    Check("Caption quality of your saved model on held-out images (BLEU-4, semantic accuracy)", 20, "captions",
+    Check("caption-quality",
+          "Caption quality of your saved model on held-out images (BLEU-4, semantic accuracy)", 20, "captions",
           _caption_args, _score_quality, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
-    Check("Beam search: k=1 equals greedy, k=3 gives valid captions (instructor)", 5, "captions", _caption_args,
+    Check("beam-search",
+          "Beam search: k=1 equals greedy, k=3 gives valid captions (instructor)", 5, "captions", _caption_args,
           _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True,
           visibility="after_published"),
 ]

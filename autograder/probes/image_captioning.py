@@ -17,8 +17,11 @@ import torch.nn.functional as F
 
 from autograder.probes import array_info, attempt, type_name
 from autograder.probes.caption_inputs import encode_caption, transformed_images
-from autograder.probes.image_captioning_attention import attention_captions, attention_shapes, \
-    attention_short_run  # noqa: F401 -- the attention lesson's probes, part of this project
+from autograder.probes.image_captioning_attention import (  # the attention lesson's probes, part of this project
+    attention_captions,  # noqa: F401
+    attention_shapes,  # noqa: F401
+    attention_short_run,  # noqa: F401
+)
 from cvdata.runtime import seed_everything
 
 

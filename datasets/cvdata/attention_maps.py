@@ -51,6 +51,29 @@ def mass_on_object(alpha: Sequence[float], obj: Mapping, image_size: float) -> t
     return float(alpha[cells].sum()), float(cells.mean())
 
 
+def spatial_figure(objects: Sequence[Sequence[Mapping]], captions: Sequence[Sequence[str]],
+                   alphas: Sequence, image_size: float) -> dict:
+    """How spatial a captioner's attention is, over the one-object images whose caption names a shape.
+
+    objects: per image, its objects (each with a ``bbox``); captions: per image, the generated words, one per
+    decoding step; alphas: per image, the weights ``(T, P)`` of those steps (None: skipped); image_size: the
+    images' side in pixels. Returns ``{"images": how many counted, "mass": the mean attention mass of the first
+    shape word on the object's cells, "chance": what uniform attention would put there, "examples": the counted
+    images' positions}``.
+    """
+    masses, chances, examples = [], [], []
+    for k, (found, words, weights) in enumerate(zip(objects, captions, alphas)):
+        t = first_shape_word(words)
+        if len(found) != 1 or t is None or weights is None or t >= len(weights):
+            continue
+        mass, chance = mass_on_object(weights[t], found[0], image_size)
+        masses.append(mass)
+        chances.append(chance)
+        examples.append(k)
+    return {"images": len(masses), "mass": float(np.mean(masses)) if masses else 0.0,
+            "chance": float(np.mean(chances)) if chances else 0.0, "examples": examples}
+
+
 def overlay(image: np.ndarray, alpha: Sequence[float], strength: float = 0.75) -> np.ndarray:
     """The image ``(H, W, 3)`` uint8 dimmed where one step's weights ``(P,)`` are low: ``(H, W, 3)`` uint8.
 

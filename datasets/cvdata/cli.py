@@ -23,6 +23,13 @@ from pathlib import Path
 from .errors import DataError, FetchError
 from .paths import GENERATED_DIR, REAL_DIR, SAMPLES_DIR, faces_dir, shapes_dir
 
+KINDS = ("faces", "shapes")
+"""The synthetic data sets (``autograder.projects.PROJECTS`` names the one each project reads)."""
+
+
+def _unknown(kind: str) -> ValueError:
+    return ValueError(f"unknown data kind {kind!r}; choose one of: {', '.join(KINDS)}")
+
 
 def _configs():
     """The two generators' default configs."""
@@ -37,12 +44,16 @@ def _generate(kind: str, root: Path, config, workers: int, progress: bool = True
         from .faces import generate_faces
 
         return generate_faces(faces_dir(root), config, workers=workers, progress=progress)
-    from .shapes_world import generate_shapes
+    if kind == "shapes":
+        from .shapes_world import generate_shapes
 
-    return generate_shapes(shapes_dir(root), config, workers=workers)
+        return generate_shapes(shapes_dir(root), config, workers=workers)
+    raise _unknown(kind)
 
 
 def _folder(kind: str, root: Path) -> Path:
+    if kind not in KINDS:
+        raise _unknown(kind)
     return faces_dir(root) if kind == "faces" else shapes_dir(root)
 
 
@@ -56,7 +67,8 @@ def cmd_ensure(args) -> None:
             continue
         print(f"{kind}: generating the default data set into {folder}")
         summary = _generate(kind, args.root, config, args.workers)
-        print(f"{kind}: {summary.get('counts')} in {summary.get('seconds')} s ({summary.get('images_per_second')} images/s)")
+        print(f"{kind}: {summary.get('counts')} in {summary.get('seconds')} s "
+              f"({summary.get('images_per_second')} images/s)")
     if not args.no_backbone:
         cmd_pretrain(argparse.Namespace(root=args.root, force=False))
 
@@ -118,7 +130,8 @@ def cmd_fetch(args) -> None:
 def _add_config_options(parser: argparse.ArgumentParser, config) -> None:
     for f in fields(config):
         if f.type in ("int", "float", int, float):
-            parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=int if f.type in ("int", int) else float,
+            parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name,
+                                type=int if f.type in ("int", int) else float,
                                 help=f"default {getattr(config, f.name)}")
 
 

@@ -45,7 +45,8 @@ def _check_captions(path: Path, dataset: Any) -> None:
             raise DataError(path, f"annotations[{k}] (id {ann['id']}) has no 'caption' string")
         if ann["image_id"] not in image_ids:
             raise DataError(
-                path, f"annotations[{k}] (id {ann['id']}) refers to image_id {ann['image_id']}, which is not in 'images'"
+                path,
+                f"annotations[{k}] (id {ann['id']}) refers to image_id {ann['image_id']}, which is not in 'images'"
             )
 
 

@@ -73,7 +73,8 @@ def _fill(img: np.ndarray, pts: np.ndarray, colour) -> None:
 
 
 def _line(img: np.ndarray, pts: np.ndarray, colour, width: float, closed: bool = False) -> None:
-    cv2.polylines(img, [_fix(pts)], closed, tuple(float(c) for c in colour), max(1, int(round(width))), cv2.LINE_AA, SHIFT)
+    cv2.polylines(img, [_fix(pts)], closed, tuple(float(c) for c in colour), max(1, int(round(width))),
+                  cv2.LINE_AA, SHIFT)
 
 
 def _ellipse_pts(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: int = 24) -> np.ndarray:
@@ -86,7 +87,8 @@ def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A cluttered, blurred background. Shape (h, w, 3) uint8."""
     base = rng.uniform(30, 225, 3).astype(np.float32)
     gx, gy = rng.uniform(-40, 40, (2, 3)).astype(np.float32)
-    ramp = np.linspace(-1, 1, w, dtype=np.float32)[None, :, None] * gx + np.linspace(-1, 1, h, dtype=np.float32)[:, None, None] * gy
+    ramp = (np.linspace(-1, 1, w, dtype=np.float32)[None, :, None] * gx
+            + np.linspace(-1, 1, h, dtype=np.float32)[:, None, None] * gy)
     img = np.clip(base + ramp, 0, 255).astype(np.uint8)
     for _ in range(rng.integers(3, 12)):
         colour = tuple(float(c) for c in rng.uniform(0, 255, 3))
@@ -98,7 +100,8 @@ def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         elif kind == 1:
             cv2.circle(img, (int(x), int(y)), int(size / 2), colour, -1, cv2.LINE_AA)
         elif kind == 2:
-            cv2.line(img, (int(x), int(y)), (int(rng.uniform(0, w)), int(rng.uniform(0, h))), colour, int(rng.integers(1, 6)), cv2.LINE_AA)
+            cv2.line(img, (int(x), int(y)), (int(rng.uniform(0, w)), int(rng.uniform(0, h))), colour,
+                     int(rng.integers(1, 6)), cv2.LINE_AA)
         else:
             poly = np.stack([rng.uniform(0, w, 4), rng.uniform(0, h, 4)], axis=1)
             _fill(img, poly, colour)
@@ -111,7 +114,8 @@ def _project_flat(pts2: np.ndarray, pose: Pose, z: float = 0.0) -> np.ndarray:
     return project(np.concatenate([pts2, np.full((len(pts2), 1), z)], axis=1), pose)
 
 
-def _shade(img: np.ndarray, mask: np.ndarray, centre: np.ndarray, scale: float, light: np.ndarray, strength: float) -> None:
+def _shade(img: np.ndarray, mask: np.ndarray, centre: np.ndarray, scale: float, light: np.ndarray,
+           strength: float) -> None:
     """Darken the face towards its outline and light it from one side, in place (inside ``mask``'s box)."""
     x, y, w, h = cv2.boundingRect(mask)
     if w == 0 or h == 0:
@@ -143,7 +147,8 @@ def _clipped_circle(img: np.ndarray, poly: np.ndarray, centre: np.ndarray, radiu
     _fill(mask, poly - [x0, y0], (255,))
     drawn = sub.copy()
     c = _fix(np.asarray(centre)[None] - [x0, y0])[0, 0]
-    cv2.circle(drawn, (int(c[0]), int(c[1])), max(1, int(radius * _ONE)), tuple(float(v) for v in colour), -1, cv2.LINE_AA, SHIFT)
+    cv2.circle(drawn, (int(c[0]), int(c[1])), max(1, int(radius * _ONE)), tuple(float(v) for v in colour), -1,
+               cv2.LINE_AA, SHIFT)
     a = (mask.astype(np.float32) / 255.0)[..., None]
     sub[:] = (drawn * a + sub * (1 - a)).astype(np.uint8)
 
@@ -195,7 +200,8 @@ def draw_face(
     _line(img, pts[31:36], dark, max(1.0, 0.025 * sc))
     for i in (32, 34):
         centre = pts[i] + (pts[30] - pts[33]) * 0.25
-        cv2.circle(img, tuple(int(v) for v in centre * _ONE), int(0.03 * sc * _ONE) + 1, tuple(skin * 0.3), -1, cv2.LINE_AA, SHIFT)
+        cv2.circle(img, tuple(int(v) for v in centre * _ONE), int(0.03 * sc * _ONE) + 1, tuple(skin * 0.3), -1,
+                   cv2.LINE_AA, SHIFT)
     # Eyes: white, clipped iris and pupil, lids.
     gaze = rng.normal(0, 0.15, 2)
     for idx in (slice(36, 42), slice(42, 48)):
@@ -223,7 +229,8 @@ def finish(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = img.shape[:2]
     out = img.astype(np.float32)
     gx, gy = rng.normal(0, 0.15, 2)
-    ramp = (1 + gx * np.linspace(-1, 1, w, dtype=np.float32)[None, :] + gy * np.linspace(-1, 1, h, dtype=np.float32)[:, None])
+    ramp = (1 + gx * np.linspace(-1, 1, w, dtype=np.float32)[None, :]
+            + gy * np.linspace(-1, 1, h, dtype=np.float32)[:, None])
     gain = (rng.uniform(0.7, 1.15) * rng.uniform(0.9, 1.1, 3)).astype(np.float32)
     out *= ramp.astype(np.float32)[..., None] * gain
     sigma = rng.uniform(0, 1.3)

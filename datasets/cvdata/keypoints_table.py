@@ -32,7 +32,8 @@ def read_keypoints_csv(path: str | Path) -> tuple[list[str], np.ndarray]:
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise DataError(path, f"not a readable CSV ({str(err).splitlines()[0]})") from None
     if frame.shape[1] != 1 + N_COORDS:
-        raise DataError(path, f"expected 137 columns (image name + 136 coordinates x0,y0,...,x67,y67), found {frame.shape[1]}")
+        raise DataError(path, "expected 137 columns (image name + 136 coordinates x0,y0,...,x67,y67), "
+                              f"found {frame.shape[1]}")
     if len(frame) == 0:
         raise DataError(path, "the CSV has a header but no rows")
     coords = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce")

@@ -27,8 +27,6 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
-
 from .errors import DataError
 from .meta import read_meta
 from .paths import data_root, shapes_dir
@@ -72,12 +70,12 @@ class BackboneConfig:
             raise ValueError("steps and batch_size must be positive and image_size at least 32")
 
     @classmethod
-    def quick(cls) -> "BackboneConfig":
+    def quick(cls) -> BackboneConfig:
         """A tiny run for the tests and the notebooks' quick mode: seconds, not minutes (and poor features)."""
         return cls(steps=4, batch_size=16, n_images=64, bn_images=32)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "BackboneConfig":
+    def from_dict(cls, data: dict) -> BackboneConfig:
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         if "heads" in kwargs:

@@ -104,7 +104,7 @@ class ShapesConfig:
         return [(c, s) for c in self.colours for s in self.shapes if (c, s) not in held]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ShapesConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ShapesConfig:
         """Rebuild a config from ``asdict`` output or a JSON ``info["config"]`` (lists -> tuples)."""
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}

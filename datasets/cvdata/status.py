@@ -30,7 +30,8 @@ def _faces_lines(folder: Path) -> list[str]:
         csv, images = folder / csv_name(split), folder / split
         if csv.is_file():
             n_img = sum(1 for _ in images.glob("*")) if images.is_dir() else 0
-            lines.append(f"    {split:9s} {_count_rows(csv):6d} labelled rows, {n_img:6d} images  ({csv.name}, {split}/)")
+            lines.append(f"    {split:9s} {_count_rows(csv):6d} labelled rows, {n_img:6d} images  "
+                         f"({csv.name}, {split}/)")
         else:
             lines.append(f"    {split:9s} missing ({csv.name})")
     return lines
@@ -49,7 +50,8 @@ def _coco_lines(folder: Path) -> list[str]:
         data = json.loads(ann.read_text())
         img_dir = folder / "images" / split
         n_files = sum(1 for _ in img_dir.glob("*")) if img_dir.is_dir() else 0
-        lines.append(f"    {split:9s} {len(data.get('images', [])):6d} images, {len(data.get('annotations', [])):6d} captions,"
+        lines.append(f"    {split:9s} {len(data.get('images', [])):6d} images, "
+                     f"{len(data.get('annotations', [])):6d} captions,"
                      f" {n_files:6d} image files  (annotations/{ann.name}, images/{split}/)")
     return lines or ["    no captions_*.json under annotations/"]
 
@@ -87,5 +89,6 @@ def status_report(generated: Path = GENERATED_DIR, real: Path = REAL_DIR) -> str
     lines += _section("Real Udacity facial keypoints", faces_dir(real), _faces_lines)
     lines += _section("Real MS COCO 2014", coco_dir(real), _coco_lines)
     if not faces_dir(real).is_dir() or not coco_dir(real).is_dir():
-        lines.append("Real data is optional: `python -m cvdata fetch faces` / `python -m cvdata fetch coco` (needs internet).")
+        lines.append("Real data is optional: `python -m cvdata fetch faces` / `python -m cvdata fetch coco` "
+                     "(needs internet).")
     return "\n".join(lines)

@@ -78,7 +78,7 @@ class ModelConfig:
     """Side of the (square) images the encoder reads (None: the backbone's own, ``EncoderCNN.image_size``);
     evaluation must resize to the same."""
 
-    def build(self) -> tuple["EncoderCNN", "DecoderRNN"]:
+    def build(self) -> tuple[EncoderCNN, DecoderRNN]:
         """A fresh (encoder, decoder) pair of these sizes (never downloads when ``pretrained`` is False)."""
         if self.vocab_size <= 0:
             raise ValueError(f"ModelConfig.vocab_size must be positive, got {self.vocab_size}")
@@ -88,7 +88,7 @@ class ModelConfig:
                              end_index=self.end_index, dropout=self.dropout)
         return encoder, decoder
 
-    def recorded(self, encoder: "EncoderCNN") -> "ModelConfig":
+    def recorded(self, encoder: EncoderCNN) -> ModelConfig:
         """This config with what ``encoder`` really is: its weight source, architecture and image size."""
         return ModelConfig.from_dict({**self.to_dict(), "weights": encoder.weights, "arch": encoder.arch,
                                       "image_size": self.image_size or encoder.image_size})
@@ -97,7 +97,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -152,7 +152,7 @@ class EncoderCNN(nn.Module):
         x = self.resnet[self.n_frozen:](stem_features)  # (N, F, 1, 1)
         return self.bn(self.embed(x.flatten(1)))  # (N, embed_size)
 
-    def train(self, mode: bool = True) -> "EncoderCNN":
+    def train(self, mode: bool = True) -> EncoderCNN:
         """Like ``nn.Module.train``, but the frozen modules always stay in eval mode."""
         super().train(mode)
         if hasattr(self, "resnet"):

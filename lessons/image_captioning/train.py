@@ -35,9 +35,10 @@ import torch.distributed as dist
 
 from cvdata.runtime import pick_device, seed_everything
 from cvdata.shapes_backbone import weights_hash
-from data_loader import default_transform, get_loader
-from backbones import SOURCES
+
 from attention import ATTENTION_DIR, AttentionConfig, save_attention
+from backbones import SOURCES
+from data_loader import default_transform, get_loader
 from model import ModelConfig
 from training import LR_SCHEDULES, TrainConfig, save_checkpoint, train
 
@@ -82,7 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--schedule", choices=LR_SCHEDULES, default="cosine")
     p.add_argument("--weights", choices=SOURCES, default="auto",
-                   help="backbone weights: auto (ImageNet if on this machine, else the shapes backbone), imagenet, shapes")
+                   help="backbone weights: auto (ImageNet if on this machine, else the shapes backbone), "
+                        "imagenet, shapes")
     p.add_argument("--pretrained", action="store_true", help="the same as --weights imagenet (needs internet once)")
     p.add_argument("--train-last-stage", action="store_true", help="also train layer4 (opt-in)")
     p.add_argument("--no-cache", action="store_true", help="run the whole encoder on every step")
@@ -123,8 +125,8 @@ def build_model(args: argparse.Namespace, vocab):
     weights = "imagenet" if args.pretrained else args.weights
     if args.attention:
         config = AttentionConfig(vocab_size=len(vocab), embed_size=args.embed_size, hidden_size=args.hidden_size,
-                                 grid_size=args.grid_size, attention_size=args.attention_size, alpha_c=args.alpha_c, end_index=vocab.end_index,
-                                 weights=weights, image_size=args.image_size)
+                                 grid_size=args.grid_size, attention_size=args.attention_size, alpha_c=args.alpha_c,
+                                 end_index=vocab.end_index, weights=weights, image_size=args.image_size)
         encoder, decoder = config.build()
         config.image_size = config.image_size or encoder.image_size
         return encoder, decoder, config
@@ -169,7 +171,7 @@ def main(argv=None) -> int:
             encoder, decoder, config = build_model(args, loader.dataset.vocab)
         vocab = loader.dataset.vocab
         loader.dataset.transform = default_transform(True, config.image_size)
-        train_config = TrainConfig(epochs=args.epochs, time_budget=args.time_budget, max_steps=args.max_steps or None,
+        train_config = TrainConfig(epochs=args.epochs, time_budget_s=args.time_budget, max_steps=args.max_steps or None,
                                    lr=args.lr, lr_schedule=args.schedule, cache_features=not args.no_cache,
                                    images_per_step=args.batch_size, calibrate_images=args.calibrate_images,
                                    seed=args.seed)

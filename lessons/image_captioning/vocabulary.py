@@ -105,7 +105,7 @@ class Vocabulary:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vocabulary":
+    def load(cls, path: str | Path) -> Vocabulary:
         """The vocabulary saved at ``path``, whatever its settings (for checkpoints)."""
         data = read_vocab_json(Path(path))
         settings = data["settings"]
@@ -150,10 +150,12 @@ def read_vocab_json(path: Path) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise DataError(path, f"corrupt vocabulary JSON at line {err.lineno}: {err.msg}; delete it to rebuild") from None
+        raise DataError(path, f"corrupt vocabulary JSON at line {err.lineno}: {err.msg}; "
+                              "delete it to rebuild") from None
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(path, f"cannot read vocabulary: {err}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("words"), list) or not isinstance(data.get("settings"), dict):
+    if not isinstance(data, dict) or not isinstance(data.get("words"), list) \
+            or not isinstance(data.get("settings"), dict):
         raise DataError(path, "not a vocabulary file (needs 'settings' and 'words'); delete it to rebuild")
     if len(data["words"]) != len(set(data["words"])) or len(data["words"]) < 3:
         raise DataError(path, "vocabulary words are duplicated or missing; delete it to rebuild")

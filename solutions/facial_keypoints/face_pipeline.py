@@ -30,6 +30,7 @@ import torch
 
 from cvdata.errors import DataError
 from cvdata.keypoints_norm import keypoints_to_pixels
+
 from data_load import INPUT_SIZE
 from models import Net
 from training import MODEL_PATH, load_checkpoint
@@ -84,7 +85,8 @@ def check_image(image_rgb: np.ndarray, name: str = "image_rgb") -> None:
     """Raise ``ValueError`` unless ``image_rgb`` is an (H, W, 3) uint8 array."""
     if not isinstance(image_rgb, np.ndarray) or image_rgb.ndim != 3 or image_rgb.shape[2] != 3 \
             or image_rgb.dtype != np.uint8:
-        got = f"shape {getattr(image_rgb, 'shape', None)}, dtype {getattr(image_rgb, 'dtype', type(image_rgb).__name__)}"
+        got = (f"shape {getattr(image_rgb, 'shape', None)}, "
+               f"dtype {getattr(image_rgb, 'dtype', type(image_rgb).__name__)}")
         raise ValueError(f"{name}: expected an (H, W, 3) uint8 RGB array, got {got}")
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from cvdata.face_layout import LEFT_BROW, LEFT_EYE, OUTER_EYE_CORNERS, RIGHT_BROW, RIGHT_EYE
 from cvdata.images import DRAW_SHIFT
+
 from face_pipeline import check_image
 
 SHIFT = DRAW_SHIFT
@@ -60,7 +61,8 @@ def make_sunglasses(width: int, height: int) -> np.ndarray:
                  max(1, frame // 2), cv2.LINE_AA, SHIFT)  # a reflection
         _ellipse(rgb, centre, lens_axes, (5, 5, 5), frame)  # rim
         _ellipse(alpha, centre, lens_axes, 255, frame)
-    top = np.array([[0.05 * w, 0.2 * h], [0.35 * w, 0.1 * h], [0.5 * w, 0.16 * h], [0.65 * w, 0.1 * h], [0.95 * w, 0.2 * h]])
+    top = np.array([[0.05 * w, 0.2 * h], [0.35 * w, 0.1 * h], [0.5 * w, 0.16 * h], [0.65 * w, 0.1 * h],
+                    [0.95 * w, 0.2 * h]])
     bridge = np.array([[0.45 * w, 0.38 * h], [0.5 * w, 0.3 * h], [0.55 * w, 0.38 * h]])
     arms = [np.array([[0.0, 0.22 * h], [0.07 * w, 0.2 * h]]), np.array([[w - 1, 0.22 * h], [0.93 * w, 0.2 * h]])]
     for line in [top, bridge, *arms]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from cvdata.errors import DataError
 from cvdata.paths import data_root, faces_dir
 from cvdata.runtime import pick_device
+
 from models import Net
 from training import MODEL_PATH, TrainConfig, make_loaders, save_checkpoint, train
 

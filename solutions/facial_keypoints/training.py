@@ -14,6 +14,7 @@ tests; it imports the student's own ``data_load`` and ``models``.
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -23,10 +24,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from cvdata.errors import DataError
 from cvdata.faces import csv_name
 from cvdata.keypoint_metrics import nme
 from cvdata.keypoints_norm import keypoints_to_pixels
 from cvdata.runtime import pick_device, seed_everything
+
 from data_load import INPUT_SIZE, FacialKeypointsDataset, test_transform, train_transform
 from models import Net, NetConfig
 
@@ -100,7 +103,8 @@ def make_loaders(data_dir: str | Path, config: TrainConfig | None = None, in_mem
             dataset = raw
         generator = torch.Generator().manual_seed(config.seed)
         loaders.append(DataLoader(
-            dataset, batch_size=config.batch_size, shuffle=shuffle, drop_last=shuffle and len(dataset) > config.batch_size,
+            dataset, batch_size=config.batch_size, shuffle=shuffle,
+            drop_last=shuffle and len(dataset) > config.batch_size,
             num_workers=config.num_workers, generator=generator, persistent_workers=config.num_workers > 0,
         ))
     return tuple(loaders)
@@ -202,7 +206,8 @@ def train(
     return history
 
 
-def save_checkpoint(net: torch.nn.Module, path: str | Path = MODEL_PATH, train_config: TrainConfig | None = None) -> Path:
+def save_checkpoint(net: torch.nn.Module, path: str | Path = MODEL_PATH,
+                    train_config: TrainConfig | None = None) -> Path:
     """Save ``{"state_dict", "net_config", "train_config"}`` to ``path`` (folders made); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,13 +223,16 @@ def save_checkpoint(net: torch.nn.Module, path: str | Path = MODEL_PATH, train_c
 def load_checkpoint(path: str | Path = MODEL_PATH, map_location: str | torch.device = "cpu") -> Net:
     """A ``Net`` in eval mode from ``path``: a ``save_checkpoint`` dict, or a bare state_dict of ``Net()``.
 
-    Raises ``FileNotFoundError`` naming the file, or ``ValueError`` when the
-    weights do not fit the network.
+    Raises ``cvdata.errors.DataError`` (a ``ValueError``) naming the file when it is missing, not a
+    checkpoint, or weights that do not fit the network -- as image captioning's ``load_checkpoint``.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no saved model (train one in notebook 2 first)")
-    data = torch.load(path, map_location=map_location, weights_only=True)
+        raise DataError(path, "no saved model (train one in notebook 2 first)")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, ValueError, OSError, EOFError, pickle.UnpicklingError) as err:
+        raise DataError(path, f"not a saved model ({str(err).splitlines()[0]})") from None
     if isinstance(data, dict) and "state_dict" in data:
         known = {f.name for f in fields(NetConfig)}
         config = NetConfig(**{k: v for k, v in (data.get("net_config") or {}).items() if k in known})
@@ -235,5 +243,5 @@ def load_checkpoint(path: str | Path = MODEL_PATH, map_location: str | torch.dev
     try:
         net.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as err:
-        raise ValueError(f"{path}: the saved weights do not fit Net ({str(err).splitlines()[0]})") from None
+        raise DataError(path, f"the saved weights do not fit Net ({str(err).splitlines()[0]})") from None
     return net.eval()

@@ -23,7 +23,6 @@ Word positions follow ``DecoderRNN``: output ``t`` scores word ``t`` of the capt
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,14 +31,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from backbones import load_backbone
+from checkpoints import model_files, read_model, write_model
 from model import run_frozen
 from vocabulary import Vocabulary
 
 ATTENTION_DIR = "models/attention"
 """Where notebook 4 and ``train.py --attention`` save the attention model (relative to the project folder)."""
-ENCODER_FILE, DECODER_FILE = "encoder.pt", "decoder.pt"
-CONFIG_FILE, VOCAB_FILE = "attention_config.json", "vocab.json"
-ARTEFACT_FILES = (ENCODER_FILE, DECODER_FILE, CONFIG_FILE, VOCAB_FILE)
+CONFIG_FILE = "attention_config.json"
+ARTEFACT_FILES = model_files(CONFIG_FILE)
 
 
 @dataclass
@@ -64,7 +63,7 @@ class AttentionConfig:
     """Side of the encoder's input images (None: the backbone's own)."""
     pretrained: bool = True
 
-    def build(self) -> tuple["GridEncoder", "DecoderWithAttention"]:
+    def build(self) -> tuple[GridEncoder, DecoderWithAttention]:
         """A fresh (encoder, decoder) pair of these sizes (never downloads when ``pretrained`` is False)."""
         if self.vocab_size <= 0:
             raise ValueError(f"AttentionConfig.vocab_size must be positive, got {self.vocab_size}")
@@ -77,7 +76,7 @@ class AttentionConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AttentionConfig":
+    def from_dict(cls, data: dict) -> AttentionConfig:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -139,7 +138,7 @@ class GridEncoder(nn.Module):
         """``(N, 3, S, S)`` -> ``(N, P, C)``; ``.mean(1)`` of it is a pooled ``(N, C)`` vector."""
         return self.head(self.stem(images))
 
-    def train(self, mode: bool = True) -> "GridEncoder":
+    def train(self, mode: bool = True) -> GridEncoder:
         """The backbone always stays in eval mode (frozen BatchNorm statistics)."""
         super().train(mode)
         if hasattr(self, "resnet"):
@@ -385,15 +384,9 @@ def save_attention(path_dir: str | Path, encoder: GridEncoder, decoder: DecoderW
 
     The config records what the encoder really is (weight source, architecture, image size).
     """
-    path_dir = Path(path_dir)
-    path_dir.mkdir(parents=True, exist_ok=True)
-    recorded = AttentionConfig.from_dict({**config.to_dict(), "weights": encoder.weights, "arch": encoder.arch,
-                                          "image_size": config.image_size or encoder.image_size})
-    torch.save(encoder.state_dict(), path_dir / ENCODER_FILE)
-    torch.save(decoder.state_dict(), path_dir / DECODER_FILE)
-    (path_dir / CONFIG_FILE).write_text(json.dumps(recorded.to_dict(), indent=1) + "\n", encoding="utf-8")
-    vocab.save(path_dir / VOCAB_FILE)
-    return path_dir
+    recorded = {**config.to_dict(), "weights": encoder.weights, "arch": encoder.arch,
+                "image_size": config.image_size or encoder.image_size}
+    return write_model(path_dir, encoder, decoder, vocab, AttentionConfig.from_dict(recorded).to_dict(), CONFIG_FILE)
 
 
 def load_attention(path_dir: str | Path = ATTENTION_DIR, device: torch.device | str = "cpu"
@@ -402,24 +395,5 @@ def load_attention(path_dir: str | Path = ATTENTION_DIR, device: torch.device | 
 
     Raises ``cvdata.errors.DataError`` naming the file when one is missing or corrupt (as ``load_checkpoint``).
     """
-    from cvdata.errors import DataError
-
-    path_dir = Path(path_dir)
-    for name in ARTEFACT_FILES:
-        if not (path_dir / name).is_file():
-            raise DataError(path_dir / name, "missing; train and save the attention model first (notebook 4, "
-                                             "or python train.py --attention)")
-    try:
-        config = AttentionConfig.from_dict(json.loads((path_dir / CONFIG_FILE).read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, TypeError) as err:
-        raise DataError(path_dir / CONFIG_FILE, f"not an attention config ({err})") from None
-    config.pretrained = False  # the weights come from the files
-    encoder, decoder = config.build()
-    for module, name in ((encoder, ENCODER_FILE), (decoder, DECODER_FILE)):
-        try:
-            module.load_state_dict(torch.load(path_dir / name, map_location=device, weights_only=True))
-        except (RuntimeError, ValueError, OSError, EOFError) as err:
-            raise DataError(path_dir / name, f"not the weights of this {CONFIG_FILE} ({str(err).splitlines()[0]})") \
-                from None
-    encoder.image_size = config.image_size or encoder.image_size
-    return encoder.to(device).eval(), decoder.to(device).eval(), Vocabulary.load(path_dir / VOCAB_FILE)
+    return read_model(path_dir, CONFIG_FILE, AttentionConfig.from_dict,
+                      "train and save the attention model first (notebook 4, or python train.py --attention)", device)

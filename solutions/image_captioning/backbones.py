@@ -23,8 +23,15 @@ import torch.nn as nn
 import torchvision
 
 from cvdata.fetch import imagenet_weights
-from cvdata.shapes_backbone import BackboneConfig, backbone_path, build_resnet, describe, ensure_backbone, \
-    feature_size, read_backbone
+from cvdata.shapes_backbone import (
+    BackboneConfig,
+    backbone_path,
+    build_resnet,
+    describe,
+    ensure_backbone,
+    feature_size,
+    read_backbone,
+)
 
 SOURCES = ("auto", "imagenet", "shapes")
 IMAGENET_ARCH, IMAGENET_SIZE = "resnet50", 224

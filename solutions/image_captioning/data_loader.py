@@ -34,6 +34,7 @@ from cvdata.errors import DataError
 from cvdata.images import imagenet_transform, read_image
 from cvdata.paths import data_root, shapes_dir
 from cvdata.runtime import rank_and_world
+
 from vocabulary import Vocabulary, tokenize
 
 MODES = ("train", "val", "test")

@@ -10,12 +10,13 @@ from collections import Counter
 import torch
 
 from cvdata.caption_metrics import bleu_scores, semantic_accuracy
+
 from features import FeatureCache
 from model import DecoderRNN, EncoderCNN
 from vocabulary import Vocabulary, tokenize
 
-__all__ = ["bleu_scores", "semantic_accuracy", "clean_sentence", "decode_batch", "caption_images", "evaluate", "score_captions",
-           "score_by_object_count", "most_frequent_caption_baseline"]
+__all__ = ["bleu_scores", "semantic_accuracy", "clean_sentence", "decode_batch", "caption_images", "evaluate",
+           "score_captions", "score_by_object_count", "most_frequent_caption_baseline"]
 
 METHODS = ("greedy", "beam")
 
@@ -37,7 +38,8 @@ def clean_sentence(ids, vocab: Vocabulary) -> str:
 
 
 def _features(encoder: EncoderCNN, loader_or_images, cache: FeatureCache | None, chunk: int = 32):
-    """Yield ``(image_ids, features (B, E))`` for a val/test loader, a ``(N, 3, H, W)`` tensor or ``{id: (3, H, W)}``."""
+    """Yield ``(image_ids, features (B, E))`` for a val/test loader, a ``(N, 3, H, W)`` tensor or
+    ``{id: (3, H, W)}``."""
     device = next(encoder.parameters()).device
     if isinstance(loader_or_images, torch.Tensor):
         items = dict(enumerate(loader_or_images))

@@ -47,7 +47,7 @@ class FeatureCache:
             self._compute(missing)
         return self.store[image_indices].to(self.device, torch.float32)
 
-    def fill(self, progress: bool = False) -> "FeatureCache":
+    def fill(self, progress: bool = False) -> FeatureCache:
         """Compute every image now (e.g. a test set, before timing anything else)."""
         missing = [k for k in range(self.n_images) if not self.filled[k]]
         for i in tqdm(range(0, len(missing), self.chunk * 4), disable=not progress, desc="caching features"):

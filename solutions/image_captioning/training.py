@@ -4,7 +4,7 @@
 next word with Adam (lr 1e-3) on the decoder and ``encoder.embed`` with its norm
 layer (plus ``layer4`` when the encoder was built with ``train_last_stage=True``).
 Training stops after ``epochs`` or ``max_steps`` -- the same model on any machine --
-or, if set, after ``time_budget`` seconds.
+or, if set, after ``time_budget_s`` seconds.
 
 Two ways through the data (``TrainConfig.cache_features``):
 
@@ -24,10 +24,10 @@ when to stop.
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from cvdata.runtime import rank_and_world
+from cvdata.runtime import rank_and_world, seed_everything
+
+from checkpoints import read_model, write_model
 from evaluation import clean_sentence, evaluate
 from features import FeatureCache
 from model import DecoderRNN, EncoderCNN, ModelConfig
@@ -46,8 +48,7 @@ from vocabulary import Vocabulary
 __all__ = ["TrainConfig", "train", "caption_loss", "training_loss", "clean_sentence", "FeatureCache",
            "save_checkpoint", "load_checkpoint"]
 
-ENCODER_FILE, DECODER_FILE = "encoder.pt", "decoder.pt"
-CONFIG_FILE, VOCAB_FILE = "model_config.json", "vocab.json"
+CONFIG_FILE = "model_config.json"
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -56,7 +57,7 @@ class TrainConfig:
     """How to train (the model's sizes live in ``ModelConfig``)."""
 
     epochs: int = 3
-    time_budget: float | None = None
+    time_budget_s: float | None = None
     """Stop after this many seconds of training (evaluation excluded); None: run all epochs."""
     max_steps: int | None = None
     lr: float = 1e-3
@@ -77,7 +78,12 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+            raise ValueError(f"TrainConfig.lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.time_budget_s is not None and self.time_budget_s < 0:
+            raise ValueError(f"TrainConfig.time_budget_s must be >= 0 or None, got {self.time_budget_s}")
+        if self.epochs < 1 or self.images_per_step < 1 or (self.max_steps is not None and self.max_steps < 1):
+            raise ValueError("TrainConfig: epochs, images_per_step and max_steps (unless None) must be >= 1, got "
+                             f"{self.epochs}, {self.images_per_step}, {self.max_steps}")
 
 
 # ----------------------------------------------------------------------------- loss
@@ -153,6 +159,133 @@ def _calibration_images(dataset, n: int, seed: int) -> torch.Tensor:
     return torch.stack([dataset.image(int(k)) for k in picks])  # (n, 3, H, W)
 
 
+# ----------------------------------------------------------------------------- the pieces of a run
+class TrainingClock:
+    """Seconds of training: running from its creation, stopped while ``paused()`` (evaluation)."""
+
+    def __init__(self):
+        self._banked, self._since = 0.0, time.perf_counter()
+
+    def elapsed(self) -> float:
+        return self._banked + (time.perf_counter() - self._since if self._since is not None else 0.0)
+
+    @contextlib.contextmanager
+    def paused(self):
+        self._banked, self._since = self.elapsed(), None
+        try:
+            yield
+        finally:
+            self._since = time.perf_counter()
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int, seconds: float) -> float:
+    """``config.lr``, or with the cosine schedule from it down to 5% of it over ``total_steps`` (or over the time
+    budget, when that is further along)."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    fraction = step / max(total_steps, 1)
+    if config.time_budget_s:
+        fraction = max(fraction, seconds / config.time_budget_s)
+    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0))))
+
+
+def loss_row(step: int, epoch: int, seconds: float, losses: list[float]) -> dict:
+    """A history row: the mean of ``losses`` (the steps since the last row) and its perplexity."""
+    mean = float(np.mean(losses))
+    return {"step": step, "epoch": epoch, "seconds": round(seconds, 2), "loss": mean,
+            "perplexity": math.exp(min(mean, 50))}
+
+
+def train_step(net: nn.Module, decoder: nn.Module, optimizer: torch.optim.Optimizer, params: list,
+               grad_clip: float | None, inputs: tuple, captions: torch.Tensor,
+               lengths: torch.Tensor | None = None) -> float:
+    """One optimiser step: ``net(*inputs)`` scored against ``captions (N, L)`` (``training_loss``), gradients
+    clipped to ``grad_clip``; returns the loss."""
+    loss = training_loss(decoder, net(*inputs), captions, lengths)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    return loss.item()
+
+
+def _step_inputs(batch, encoder: EncoderCNN, cache: FeatureCache | None, captions_of: dict | None, pad: int,
+                 device: torch.device) -> tuple[tuple, torch.Tensor, torch.Tensor | None]:
+    """``(inputs of _CaptionNet, captions, lengths)`` for one batch: cached stem features of a list of images with
+    all their captions, or a loader's ``(images (B, 3, H, W), captions (B, L))``."""
+    if cache is not None:
+        caps = [captions_of[k] for k in batch]
+        captions, lengths = _padded([c for group in caps for c in group], pad)
+        repeats = torch.tensor([len(c) for c in caps], device=device)
+        captions = captions.to(device)
+        return (cache.get(batch), captions, repeats), captions, lengths.to(device)
+    images, captions = batch
+    images, captions = images.to(device), captions.to(device)
+    return (encoder.stem(images), captions), captions, None
+
+
+def _epoch_batches(loader, config: TrainConfig, epoch: int, rank: int, world: int, cached: bool):
+    if cached:
+        return _image_batches(loader.dataset, config, epoch, rank, world)
+    if hasattr(loader.batch_sampler, "set_epoch"):
+        loader.batch_sampler.set_epoch(epoch)
+    return iter(loader)
+
+
+def _total_steps(loader, config: TrainConfig, cached: bool, world: int) -> int:
+    per_epoch = math.ceil(math.ceil(len(loader.dataset.image_ids) / world) / config.images_per_step) if cached \
+        else len(loader)
+    return min(per_epoch * config.epochs, config.max_steps or per_epoch * config.epochs)
+
+
+class _Evaluations:
+    """Evaluations on ``val_data`` (rank 0; at most once per step) into the history, off the training clock."""
+
+    def __init__(self, encoder, decoder, val_data, vocab, device, cached: bool, callback, clock: TrainingClock,
+                 history: list, rank: int):
+        self.encoder, self.decoder, self.val_data, self.vocab, self.device = encoder, decoder, val_data, vocab, device
+        self.cached, self.callback, self.clock, self.history, self.rank = cached, callback, clock, history, rank
+        self.cache, self.last_step = None, -1
+
+    def __call__(self, step: int, epoch: int) -> None:
+        if step == self.last_step:  # nothing changed since the last evaluation
+            return
+        self.last_step = step
+        with self.clock.paused():
+            row = {"step": step, "epoch": epoch, "seconds": round(self.clock.elapsed(), 2)}
+            if self.val_data is not None and self.rank == 0:
+                if self.cached and self.cache is None:
+                    self.cache = FeatureCache(self.encoder, self.val_data.dataset, self.device)
+                row.update(evaluate(self.encoder, self.decoder, self.val_data, self.vocab, method="greedy",
+                                    cache=self.cache))
+                self.history.append(row)
+                if self.callback is not None:
+                    self.callback(row, self.encoder, self.decoder, self.cache)
+            self.encoder.train()
+            self.decoder.train()
+
+
+def _stop(config: TrainConfig, step: int, seconds: float, world: int, device: torch.device) -> bool:
+    """Out of steps or of time; with several processes, rank 0's clock decides for everyone."""
+    stop = (config.max_steps is not None and step >= config.max_steps) or (
+        config.time_budget_s is not None and seconds >= config.time_budget_s)
+    if world > 1:
+        flag = torch.tensor([float(stop)], device=device)
+        dist.broadcast(flag, src=0)
+        stop = bool(flag.item())
+    return stop
+
+
+def _progress_bar(config: TrainConfig, total_steps: int, show: bool):
+    """A bar over the seconds of the time budget, or over the steps."""
+    if config.time_budget_s is None:
+        return tqdm(total=total_steps, unit="step", disable=not show, desc="training")
+    return tqdm(total=round(config.time_budget_s), unit="s", disable=not show, desc="training",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s of the budget "
+                           "[{remaining} left{postfix}]")
+
+
 # ----------------------------------------------------------------------------- training
 def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig | None = None,
           device: torch.device | str | None = None, val_data=None, progress: bool = True,
@@ -175,10 +308,10 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
     from cvdata.runtime import pick_device
 
     config = config or TrainConfig()
+    seed_everything(config.seed)  # as facial keypoints' train: the same run for the same seed
     device = torch.device(device) if device is not None else pick_device()
     rank, world = rank_and_world()
     dataset = loader.dataset
-    vocab = dataset.vocab
     encoder.to(device)
     decoder.to(device)
     net: nn.Module = _CaptionNet(encoder, decoder)
@@ -187,117 +320,42 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
     params = list(decoder.parameters()) + encoder.trainable_parameters()
     optimizer = torch.optim.Adam(params, lr=config.lr)
 
-    clock = 0.0
-    start = time.perf_counter()
+    clock = TrainingClock()  # caching counts as training time, evaluation does not
     if config.calibrate_images and not encoder.pretrained and not encoder.bn_calibrated:
         encoder.calibrate_batchnorm(_calibration_images(dataset, config.calibrate_images, config.seed).to(device))
     cache = FeatureCache(encoder, dataset, device) if config.cache_features else None
-    val_cache = None
     captions_of = _captions_of(dataset) if cache else None
-    if cache is not None:
-        steps_per_epoch = math.ceil(math.ceil(len(dataset.image_ids) / world) / config.images_per_step)
-    else:
-        steps_per_epoch = len(loader)
-    total_steps = steps_per_epoch * config.epochs
-    if config.max_steps:
-        total_steps = min(total_steps, config.max_steps)
-
+    total_steps = _total_steps(loader, config, cache is not None, world)
     history: list[dict] = []
-    window: list[float] = []
-    pending_marks = sorted(config.eval_at)
-    step = 0
-    stop = False
-
-    def elapsed() -> float:
-        return clock + time.perf_counter() - start
-
-    def lr_at(step_: int) -> float:
-        if config.lr_schedule == "constant":
-            return config.lr
-        fraction = step_ / max(total_steps, 1)
-        if config.time_budget:
-            fraction = max(fraction, elapsed() / config.time_budget)
-        return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0))))
-
-    evaluated_at = -1
-
-    def evaluate_now(epoch: int) -> None:
-        nonlocal clock, start, val_cache, evaluated_at
-        if step == evaluated_at:  # nothing changed since the last evaluation
-            return
-        evaluated_at = step
-        clock = elapsed()
-        row = {"step": step, "epoch": epoch, "seconds": round(clock, 2)}
-        if val_data is not None and rank == 0:
-            if cache is not None and val_cache is None:
-                val_cache = FeatureCache(encoder, val_data.dataset, device)
-            row.update(evaluate(encoder, decoder, val_data, vocab, method="greedy", cache=val_cache))
-            history.append(row)
-            if callback is not None:
-                callback(row, encoder, decoder, val_cache)
-        encoder.train()
-        decoder.train()
-        start = time.perf_counter()
-
-    timed = config.time_budget is not None  # the bar counts seconds of the budget, else steps
-    timed_format = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s of the budget [{remaining} left{postfix}]"
-    bar = tqdm(total=round(config.time_budget) if timed else total_steps, unit="s" if timed else "step",
-               bar_format=timed_format if timed else None, disable=not progress or rank != 0, desc="training")
+    evaluate_now = _Evaluations(encoder, decoder, val_data, dataset.vocab, device, cache is not None, callback,
+                                clock, history, rank)
+    bar = _progress_bar(config, total_steps, progress and rank == 0)
+    window, marks, step, stop = [], sorted(config.eval_at), 0, False
     encoder.train()
     decoder.train()
     for epoch in range(config.epochs):
-        if cache is not None:
-            batches = _image_batches(dataset, config, epoch, rank, world)
-        else:
-            if hasattr(loader.batch_sampler, "set_epoch"):
-                loader.batch_sampler.set_epoch(epoch)
-            batches = iter(loader)
-        for batch in batches:
+        for batch in _epoch_batches(loader, config, epoch, rank, world, cache is not None):
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step)
-            if cache is not None:
-                caps = [captions_of[k] for k in batch]
-                captions, lengths = _padded([c for group_ in caps for c in group_], vocab.end_index)
-                repeats = torch.tensor([len(c) for c in caps], device=device)
-                captions, lengths = captions.to(device), lengths.to(device)
-                scores = net(cache.get(batch), captions, repeats)  # (N, L, V)
-            else:
-                images, captions = batch
-                images, captions = images.to(device), captions.to(device)  # (B, 3, H, W), (B, L)
-                lengths = None
-                scores = net(encoder.stem(images), captions)  # (B, L, V)
-            loss = training_loss(decoder, scores, captions, lengths)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(params, config.grad_clip)
-            optimizer.step()
+                group["lr"] = learning_rate(config, step, total_steps, clock.elapsed())
+            inputs, captions, lengths = _step_inputs(batch, encoder, cache, captions_of, dataset.vocab.end_index,
+                                                     device)
+            window.append(train_step(net, decoder, optimizer, params, config.grad_clip, inputs, captions, lengths))
             step += 1
-            window.append(loss.item())
-            bar.update(min(round(elapsed()), bar.total) - bar.n if timed else 1)
+            bar.update(min(round(clock.elapsed()), bar.total) - bar.n if config.time_budget_s is not None else 1)
             bar.set_postfix(step=step, loss=f"{window[-1]:.3f}")
             if step % config.log_every == 0:
-                mean = float(np.mean(window))
-                history.append({"step": step, "epoch": epoch, "seconds": round(elapsed(), 2),
-                                "loss": mean, "perplexity": math.exp(min(mean, 50))})
+                history.append(loss_row(step, epoch, clock.elapsed(), window))
                 window = []
-            stop = (config.max_steps is not None and step >= config.max_steps) or (
-                config.time_budget is not None and elapsed() >= config.time_budget)
-            if world > 1:  # rank 0's clock decides for everyone
-                flag = torch.tensor([float(stop)], device=device)
-                dist.broadcast(flag, src=0)
-                stop = bool(flag.item())
-            while pending_marks and elapsed() >= pending_marks[0]:
-                pending_marks.pop(0)
-                evaluate_now(epoch)
+            stop = _stop(config, step, clock.elapsed(), world, device)
+            while marks and clock.elapsed() >= marks[0]:
+                marks.pop(0)
+                evaluate_now(step, epoch)
             if stop:
                 break
         if window:
-            mean = float(np.mean(window))
-            history.append({"step": step, "epoch": epoch, "seconds": round(elapsed(), 2),
-                            "loss": mean, "perplexity": math.exp(min(mean, 50))})
+            history.append(loss_row(step, epoch, clock.elapsed(), window))
             window = []
-        evaluate_now(epoch)
+        evaluate_now(step, epoch)
         if stop:
             break
     bar.close()
@@ -320,18 +378,11 @@ def save_checkpoint(path_dir: str | Path = "models", encoder: EncoderCNN = None,
     The saved config records what the encoder really is (``ModelConfig.recorded``): its
     weight source, architecture and image size, so ``load_checkpoint`` rebuilds the same model.
     """
-    path_dir = Path(path_dir)
-    path_dir.mkdir(parents=True, exist_ok=True)
     if config is None:
         config = ModelConfig(embed_size=encoder.embed.out_features, hidden_size=decoder.lstm.hidden_size,
                              vocab_size=decoder.linear.out_features, num_layers=decoder.lstm.num_layers,
                              train_last_stage=encoder.train_last_stage, end_index=decoder.end_index)
-    config = config.recorded(encoder)
-    torch.save(encoder.state_dict(), path_dir / ENCODER_FILE)
-    torch.save(decoder.state_dict(), path_dir / DECODER_FILE)
-    (path_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=1) + "\n", encoding="utf-8")
-    vocab.save(path_dir / VOCAB_FILE)
-    return path_dir
+    return write_model(path_dir, encoder, decoder, vocab, config.recorded(encoder).to_dict(), CONFIG_FILE)
 
 
 def load_checkpoint(path_dir: str | Path = "models", device: torch.device | str = "cpu"
@@ -340,25 +391,6 @@ def load_checkpoint(path_dir: str | Path = "models", device: torch.device | str 
 
     Raises ``cvdata.errors.DataError`` naming the file when one is missing or corrupt.
     """
-    from cvdata.errors import DataError
-
-    path_dir = Path(path_dir)
-    for name in (ENCODER_FILE, DECODER_FILE, CONFIG_FILE, VOCAB_FILE):
-        if not (path_dir / name).is_file():
-            raise DataError(path_dir / name, "checkpoint file missing; train and save a model first")
-    try:
-        saved = json.loads((path_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-        config = ModelConfig.from_dict({"weights": "imagenet", **saved})  # older checkpoints: always ResNet-50
-    except json.JSONDecodeError as err:
-        raise DataError(path_dir / CONFIG_FILE, f"corrupt JSON: {err.msg}") from None
-    config.pretrained = False  # the weights come from the checkpoint
-    encoder, decoder = config.build()
-    for module, name in ((encoder, ENCODER_FILE), (decoder, DECODER_FILE)):
-        try:
-            module.load_state_dict(torch.load(path_dir / name, map_location=device, weights_only=True))
-        except (RuntimeError, ValueError, OSError, EOFError) as err:
-            raise DataError(path_dir / name, f"not the weights of this model_config.json ({str(err).splitlines()[0]})") \
-                from None
-    vocab = Vocabulary.load(path_dir / VOCAB_FILE)
-    encoder.image_size = config.image_size or encoder.image_size  # what it was trained on
-    return encoder.to(device).eval(), decoder.to(device).eval(), vocab
+    return read_model(path_dir, CONFIG_FILE,
+                      lambda saved: ModelConfig.from_dict({"weights": "imagenet", **saved}),  # older: ResNet-50
+                      "train and save a model first (notebook 2, or python train.py)", device)
