@@ -122,18 +122,12 @@ def _attention_figure(result: CheckResult) -> str | None:
         return None
     import matplotlib.pyplot as plt
 
-    from cvdata.attention_maps import overlay
+    from cvdata.attention_maps import draw_words
 
     columns = 1 + max(min(len(words), 10) for _, words, _ in items)
     fig, axes = plt.subplots(len(items), columns, figsize=(1.5 * columns, 1.75 * len(items)), squeeze=False)
     for row, (image, words, alphas) in zip(axes, items):
-        for ax in row:
-            ax.axis("off")
-        row[0].imshow(image)
-        row[0].set_title("held-out image", fontsize=8)
-        for ax, word, alpha in zip(row[1:], words[:10], alphas[:10]):
-            ax.imshow(overlay(image, alpha))
-            ax.set_title(word, fontsize=10)
+        draw_words(row, image, words, alphas, "held-out image")
     fig.tight_layout()
     return _png(fig)
 

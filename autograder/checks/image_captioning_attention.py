@@ -162,19 +162,18 @@ def _score_quality(ctx: Context, value: dict) -> Scored:
     return scored
 
 
-def spatial_figures(ctx: Context, value: dict) -> dict:
+def spatial_figures(ctx: Context, value: dict, steps: list[list[str]]) -> dict:
     """``cvdata.attention_maps.spatial_figure`` on the held-out images: the objects are the grader's, the words
-    and weights the child's."""
-    _, steps = _captions(value)
+    (``steps``, from ``_captions``) and weights the child's."""
     weights = [None if a["value"] is None else a["value"].double().numpy() for a in value["alphas"]]
     return spatial_figure(ctx.answers["objects"], steps, weights, ctx.answers["image_size"])
 
 
-def _attention_media(ctx: Context, value: dict, images: list[int]) -> dict:
-    """Held-out images with each word and its attention weights, for the HTML page."""
+def _attention_media(ctx: Context, value: dict, steps: list[list[str]], images: list[int]) -> dict:
+    """Held-out images with each word (``steps``, from ``_captions``) and its attention weights, for the HTML
+    page."""
     from cvdata.images import read_image
 
-    _, steps = _captions(value)
     items = []
     for k in images:
         image = read_image(f"{ctx.box.root}/{ctx.inputs['heldout']}/{ctx.answers['heldout_names'][k]}")
@@ -192,9 +191,10 @@ def _score_spatial(ctx: Context, value: dict) -> Scored:
         except ValueError:
             raise Fail(feedback("weights over a square grid of cells (P = rows x columns, e.g. 16)",
                                 shape_text(record), "GridEncoder.head flattens the (h, w) grid")) from None
-    figures = spatial_figures(ctx, value)
+    _, steps = _captions(value)
+    figures = spatial_figures(ctx, value, steps)
     multi = [k for k, objects in enumerate(ctx.answers["objects"]) if len(objects) > 1][:2]
-    media = _attention_media(ctx, value, figures["examples"][:2] + multi)
+    media = _attention_media(ctx, value, steps, figures["examples"][:2] + multi)
     if not figures["images"]:
         raise Fail(feedback("captions that name a shape on the single-object held-out images",
                             "none named a shape", "train the attention model (notebook 4)"))

@@ -96,14 +96,21 @@ def plot_words(image: np.ndarray, words: Sequence[str], alphas: Sequence[Sequenc
     """
     import matplotlib.pyplot as plt
 
-    words, alphas = list(words)[:max_words], list(alphas)[:max_words]
-    fig, axes = plt.subplots(1, len(words) + 1, figsize=(width * (len(words) + 1), width * 1.2), squeeze=False)
-    axes[0][0].imshow(image)
-    axes[0][0].set_title(title or "image", fontsize=8)
-    for ax, word, alpha in zip(axes[0][1:], words, alphas):
-        ax.imshow(overlay(image, alpha))
-        ax.set_title(word, fontsize=10)
-    for ax in axes[0]:
-        ax.axis("off")
+    count = min(len(words), max_words)
+    fig, axes = plt.subplots(1, count + 1, figsize=(width * (count + 1), width * 1.2), squeeze=False)
+    draw_words(axes[0], image, words, alphas, title or "image")
     fig.tight_layout()
     return fig
+
+
+def draw_words(axes, image: np.ndarray, words: Sequence[str], alphas: Sequence[Sequence[float]],
+               title: str = "image") -> None:
+    """Into a row of matplotlib ``axes``: the image, then each word over it shaded by its weights ``(P,)``, as many
+    words as there are axes after the first (``plot_words`` and the grader's HTML page both draw with this)."""
+    for ax in axes:
+        ax.axis("off")
+    axes[0].imshow(image)
+    axes[0].set_title(title, fontsize=8)
+    for ax, word, alpha in zip(axes[1:], words, alphas):
+        ax.imshow(overlay(image, alpha))
+        ax.set_title(word, fontsize=10)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -22,6 +23,24 @@ from cvdata.errors import DataError
 from vocabulary import Vocabulary
 
 ENCODER_FILE, DECODER_FILE, VOCAB_FILE = "encoder.pt", "decoder.pt", "vocab.json"
+
+
+class SavedConfig:
+    """What ``model.ModelConfig`` and ``attention.AttentionConfig`` (dataclasses) share: a JSON round trip
+    (unknown keys ignored) and recording what a built encoder really is."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def recorded(self, encoder: nn.Module):
+        """This config with ``encoder``'s weight source, architecture and image size (what a saved file needs)."""
+        return self.from_dict({**self.to_dict(), "weights": encoder.weights, "arch": encoder.arch,
+                               "image_size": self.image_size or encoder.image_size})
 
 
 def model_files(config_file: str) -> tuple[str, ...]:

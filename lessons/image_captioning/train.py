@@ -127,12 +127,10 @@ def build_model(args: argparse.Namespace, vocab):
         config = AttentionConfig(vocab_size=len(vocab), embed_size=args.embed_size, hidden_size=args.hidden_size,
                                  grid_size=args.grid_size, attention_size=args.attention_size, alpha_c=args.alpha_c,
                                  end_index=vocab.end_index, weights=weights, image_size=args.image_size)
-        encoder, decoder = config.build()
-        config.image_size = config.image_size or encoder.image_size
-        return encoder, decoder, config
-    config = ModelConfig(embed_size=args.embed_size, hidden_size=args.hidden_size, vocab_size=len(vocab),
-                         weights=weights, train_last_stage=args.train_last_stage, end_index=vocab.end_index,
-                         image_size=args.image_size)
+    else:
+        config = ModelConfig(embed_size=args.embed_size, hidden_size=args.hidden_size, vocab_size=len(vocab),
+                             weights=weights, train_last_stage=args.train_last_stage, end_index=vocab.end_index,
+                             image_size=args.image_size)
     encoder, decoder = config.build()
     return encoder, decoder, config.recorded(encoder)
 

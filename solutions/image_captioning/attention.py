@@ -23,7 +23,7 @@ Word positions follow ``DecoderRNN``: output ``t`` scores word ``t`` of the capt
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -31,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from backbones import load_backbone
-from checkpoints import model_files, read_model, write_model
+from checkpoints import SavedConfig, model_files, read_model, write_model
 from model import run_frozen
 from vocabulary import Vocabulary
 
@@ -42,8 +42,9 @@ ARTEFACT_FILES = model_files(CONFIG_FILE)
 
 
 @dataclass
-class AttentionConfig:
-    """The sizes of an attention model (saved beside its weights)."""
+class AttentionConfig(SavedConfig):
+    """The sizes of an attention model (saved beside its weights; ``to_dict``, ``from_dict`` and ``recorded``
+    come from ``checkpoints.SavedConfig``)."""
 
     vocab_size: int = 0
     embed_size: int = 128
@@ -72,13 +73,6 @@ class AttentionConfig:
                                        self.attention_size, self.dropout, self.alpha_c, self.end_index)
         return encoder, decoder
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> AttentionConfig:
-        names = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 # ----------------------------------------------------------------------------- encoder
@@ -384,9 +378,7 @@ def save_attention(path_dir: str | Path, encoder: GridEncoder, decoder: DecoderW
 
     The config records what the encoder really is (weight source, architecture, image size).
     """
-    recorded = {**config.to_dict(), "weights": encoder.weights, "arch": encoder.arch,
-                "image_size": config.image_size or encoder.image_size}
-    return write_model(path_dir, encoder, decoder, vocab, AttentionConfig.from_dict(recorded).to_dict(), CONFIG_FILE)
+    return write_model(path_dir, encoder, decoder, vocab, config.recorded(encoder).to_dict(), CONFIG_FILE)
 
 
 def load_attention(path_dir: str | Path = ATTENTION_DIR, device: torch.device | str = "cpu"

@@ -17,12 +17,13 @@ to stop: ``DecoderRNN(..., end_index=1)`` by default, or pass
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
 from backbones import PretrainedWeightsError, load_backbone  # noqa: F401 -- PretrainedWeightsError: part of this API
+from checkpoints import SavedConfig
 
 _LAST_STAGE = 7
 """Index of ``layer4`` in ``EncoderCNN.resnet`` (conv1, bn1, relu, maxpool, layer1..4, avgpool)."""
@@ -56,8 +57,9 @@ def run_frozen(frozen: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass
-class ModelConfig:
-    """The sizes an encoder/decoder pair is built with (saved in checkpoints)."""
+class ModelConfig(SavedConfig):
+    """The sizes an encoder/decoder pair is built with (saved in checkpoints; ``to_dict``, ``from_dict`` and
+    ``recorded`` come from ``checkpoints.SavedConfig``)."""
 
     embed_size: int = 256
     hidden_size: int = 512
@@ -85,18 +87,6 @@ class ModelConfig:
                              end_index=self.end_index, dropout=self.dropout)
         return encoder, decoder
 
-    def recorded(self, encoder: EncoderCNN) -> ModelConfig:
-        """This config with what ``encoder`` really is: its weight source, architecture and image size."""
-        return ModelConfig.from_dict({**self.to_dict(), "weights": encoder.weights, "arch": encoder.arch,
-                                      "image_size": self.image_size or encoder.image_size})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        names = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 class EncoderCNN(nn.Module):
