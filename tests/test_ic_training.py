@@ -153,3 +153,34 @@ def test_bad_config_values_are_refused_like_facial_keypoints():
         training.TrainConfig(max_steps=0)
     with pytest.raises(TypeError):
         training.TrainConfig(time_budget=60)  # the old name: an error, not silently ignored
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_decoding_by_length_gives_the_same_loss_and_gradients(attention):
+    """Cache mode decodes a step's captions in groups of similar length (``training.decode_by_length``): the loss
+    and every gradient are those of one padded batch, and positions past a group's longest caption are zeros."""
+    seed_everything(0)
+    vocab_size, n = 23, 12
+    if attention:
+        grid = torch.randn(n, 5, 8)  # (N, P, C): 5 cells of 8 features
+        decoder, features = ic.attention.DecoderWithAttention(16, 24, vocab_size, 8, 8, alpha_c=1.0), grid
+    else:
+        decoder, features = ic.model.DecoderRNN(16, 24, vocab_size), torch.randn(n, 16)
+    lengths = torch.tensor([3, 9, 4, 9, 5, 3, 7, 6, 4, 8, 3, 5])
+    captions = torch.randint(0, vocab_size, (n, 9))
+    results = []
+    for grouped in (False, True):
+        decoder.zero_grad()
+        output = (ic.training.decode_by_length(decoder, features, captions, lengths, groups=3) if grouped
+                  else decoder(features, captions))
+        loss = ic.training.training_loss(decoder, output, captions, lengths)
+        loss.backward()
+        results.append((output, loss.item(), [p.grad.clone() for p in decoder.parameters()]))
+    (plain, plain_loss, plain_grads), (grouped, grouped_loss, grouped_grads) = results
+    assert grouped_loss == pytest.approx(plain_loss, rel=1e-6)
+    for a, b in zip(plain_grads, grouped_grads):
+        assert torch.allclose(a, b, atol=1e-6)
+    scores = grouped[0] if attention else grouped
+    assert scores.shape == (n, 9, vocab_size)
+    shortest = lengths.argsort()[:4]  # the first group: lengths 3, 3, 3, 4, padded only to 4
+    assert (scores[shortest, 4:] == 0).all() and (scores[shortest, :4] != 0).any()

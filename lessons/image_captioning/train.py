@@ -43,7 +43,7 @@ from model import ModelConfig
 from training import LR_SCHEDULES, TrainConfig, save_checkpoint, train
 
 RECIPE_STEPS = 2000
-"""Optimiser steps of the offline recipe (32 images with their five captions each; about 3 minutes on 2 CPU cores,
+"""Optimiser steps of the offline recipe (32 images with their five captions each; about 3 minutes on one CPU core,
 caching the backbone's features included)."""
 ATTENTION_STEPS = 1000
 """Optimiser steps of the attention recipe (``--attention``; 32 images with their five captions each)."""

@@ -18,8 +18,9 @@ Two ways through the data (``TrainConfig.cache_features``):
   first use, and its output is kept in a ``FeatureCache`` (``features.py``,
   float16); each step then takes ``images_per_step`` images with *all* their
   captions (padded with the end word, padding masked out of the loss), so the
-  trainable head runs once for five captions. The caching time is part of the
-  training clock.
+  trainable head runs once for five captions; the captions are decoded in a few
+  groups of similar length (``decode_by_length``), so little of the LSTM's work
+  is padding. The caching time is part of the training clock.
 
 Under ``torchrun`` (an initialised process group) the trainable modules are
 wrapped in ``DistributedDataParallel``; ranks see different images and agree on
@@ -112,6 +113,35 @@ def training_loss(decoder: nn.Module, output, captions: torch.Tensor, lengths: t
     return caption_loss(output, captions, lengths)
 
 
+LENGTH_GROUPS = 3
+"""Cache mode: a step's captions are sorted by length and decoded in this many groups, each padded only to its own
+longest caption. On the shapes world (5 to 19 words, 10 on average, so a step of 160 captions padded to 19 is half
+padding) this does about 40% less LSTM work for the same loss: the padding is masked out of it either way."""
+
+
+def decode_by_length(decoder: nn.Module, features: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor,
+                     groups: int = LENGTH_GROUPS):
+    """``decoder(features, captions)`` computed in ``groups`` calls on captions of similar length.
+
+    ``features (N, ...)``, ``captions (N, L)``, ``lengths (N,)``. Returns what the decoder returns -- scores
+    ``(N, L, V)``, or ``(scores, alphas (N, L, P))`` for attention -- with zeros past each group's longest caption
+    (positions ``caption_loss`` masks out).
+    """
+    outputs = []
+    for rows in lengths.argsort().tensor_split(min(groups, len(lengths))):
+        longest = int(lengths[rows].max())
+        out = decoder(features[rows], captions[rows, :longest])
+        outputs.append((rows, longest, out if isinstance(out, tuple) else (out,)))
+    full = []
+    for part in range(len(outputs[0][2])):
+        first = outputs[0][2][part]
+        whole = first.new_zeros(captions.shape[0], captions.shape[1], *first.shape[2:])  # (N, L, ...)
+        for rows, longest, out in outputs:
+            whole[rows, :longest] = out[part]
+        full.append(whole)
+    return tuple(full) if len(full) > 1 else full[0]
+
+
 class _CaptionNet(nn.Module):
     """The trainable path as one module (what DDP wraps): stem features + captions -> scores."""
 
@@ -119,10 +149,13 @@ class _CaptionNet(nn.Module):
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
 
-    def forward(self, stem_features: torch.Tensor, captions: torch.Tensor, repeats: torch.Tensor | None = None):
+    def forward(self, stem_features: torch.Tensor, captions: torch.Tensor, repeats: torch.Tensor | None = None,
+                lengths: torch.Tensor | None = None):
         features = self.encoder.head(stem_features)  # (B, E), or a grid (B, P, C) for attention
         if repeats is not None:
             features = features.repeat_interleave(repeats, dim=0)  # (N, ...)
+        if lengths is not None:
+            return decode_by_length(self.decoder, features, captions, lengths)
         return self.decoder(features, captions)  # (N, L, V), or (scores, alphas) for attention
 
 
@@ -222,7 +255,8 @@ def _step_inputs(batch, encoder: EncoderCNN, cache: FeatureCache | None, caption
         captions, lengths = _padded([c for group in caps for c in group], pad)
         repeats = torch.tensor([len(c) for c in caps], device=device)
         captions = captions.to(device)
-        return (cache.get(batch), captions, repeats), captions, lengths.to(device)
+        lengths = lengths.to(device)
+        return (cache.get(batch), captions, repeats, lengths), captions, lengths
     images, captions = batch
     images, captions = images.to(device), captions.to(device)
     return (encoder.stem(images), captions), captions, None
