@@ -26,6 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from autograder.answers import collect_answers, summary_line
 from autograder.checks import CHECK_ID, Check, Context, Fail, Scored, describe_error, observed
 from autograder.confinement import Confinement
 from autograder.detection import detect, known
@@ -144,6 +145,7 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
         _stop(report, results_path, started, f"{submission}: not a folder; nothing was graded.",
               "Not run: the submission folder does not exist.")
         return report
+    report.answers, report.answer_problems = collect_answers(submission)  # read as JSON here; nothing in them runs
     with ThreadPoolExecutor(max_workers=1) as pool:
         detection = pool.submit(detect)  # a few seconds the first time: overlapped with prepare()
         try:
@@ -250,6 +252,8 @@ def _summary(report: Report, box) -> str:
         lines.append(f"Not copied: {name} ({reason}).")
     if report.heldout:
         lines.append(report.heldout)
+    if report.answers:
+        lines.append(summary_line(report.answers))
     lines += report.warnings
     if isolation and not isolation.startswith("WARNING"):
         lines.append(isolation)

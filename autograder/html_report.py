@@ -25,6 +25,8 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em; border-radius: 
 img { max-width: 100%; } .log { color: #666; font-size: .85em; }
 .isolation { font-size: .9em; color: #555; margin: .6em 0; }
 .isolation.unsandboxed { color: #fff; background: #c62828; padding: .6em 1em; border-radius: 6px; font-weight: 600; }
+.answers { border: 1px solid #ddd; border-left: 6px solid #5b7bd5; border-radius: 6px; padding: .6em 1em; }
+.answers .question { color: #444; margin-top: 1em; } .answers .unanswered { color: #a33; font-style: italic; }
 """
 
 
@@ -158,7 +160,27 @@ def render_html(report: Report) -> str:
             parts.append(f"<details class='log'><summary>what your code printed (last lines)</summary>"
                          f"<pre>{html.escape(log)}</pre></details>")
         parts.append("</div>")
+    parts += _answers_section(report)
     return "\n".join(parts) + "\n"
+
+
+def _answers_section(report: Report) -> list[str]:
+    """The written answers, question by question, labelled as the instructor's to grade (no points here)."""
+    if not report.answers and not report.answer_problems:
+        return []
+    done = sum(a.answered for a in report.answers)
+    parts = ["<div class='answers'><div class='head'><span>Written answers: graded by your instructor</span>"
+             f"<span>{done} of {len(report.answers)} answered; no points from this grader</span></div>"]
+    for answer in report.answers:
+        points = f" ({answer.points:g} points, by hand)" if answer.points else ""
+        parts.append(f"<div class='question'><b>{html.escape(answer.notebook)}</b> "
+                     f"<span class='tag'>{html.escape(answer.id)}{points}</span>"
+                     f"<pre>{html.escape(answer.question)}</pre></div>")
+        parts.append(f"<pre>{html.escape(answer.answer)}</pre>" if answer.answered
+                     else "<div class='unanswered'>not answered</div>")
+    parts += [f"<div class='unanswered'>{html.escape(problem)}</div>" for problem in report.answer_problems]
+    parts.append("</div>")
+    return parts
 
 
 def write_html(report: Report, path: str | Path) -> Path:

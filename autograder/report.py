@@ -84,6 +84,10 @@ class Report:
     """That variant's non-secret id ("" for a class-wide seed)."""
     heldout: str = ""
     """The report's line on which held-out data was used (``variants.describe``)."""
+    answers: list = field(default_factory=list)
+    """The written answers of the submission's notebooks (``answers.WrittenAnswer``), for the instructor: no points."""
+    answer_problems: list[str] = field(default_factory=list)
+    """Notebooks whose answers could not be read, and why."""
 
     @property
     def score(self) -> float:
@@ -92,6 +96,12 @@ class Report:
     @property
     def max_score(self) -> float:
         return sum(r.max_score for r in self.results)
+
+    def written_answers(self) -> dict:
+        """The answers for results.json: graded by the instructor, so no points here."""
+        return {"graded_by": "instructor (no points from the autograder)",
+                "answered": sum(a.answered for a in self.answers), "questions": len(self.answers),
+                "answers": [a.as_json() for a in self.answers], "problems": list(self.answer_problems)}
 
     def as_json(self) -> dict:
         return {
@@ -106,7 +116,9 @@ class Report:
             "submission": self.submission,
             "seed_source": self.seed_source,
             "extra_data": {**({"isolation": self.isolation} if self.isolation else {}),
-                           **({"student": self.student, "variant": self.variant} if self.variant else {})},
+                           **({"student": self.student, "variant": self.variant} if self.variant else {}),
+                           **({"written_answers": self.written_answers()} if self.answers or self.answer_problems
+                              else {})},
             "extras": {r.id: {"seconds": round(r.seconds, 2), **r.extras} for r in self.results},
         }
 
