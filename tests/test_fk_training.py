@@ -29,25 +29,39 @@ def _tiny(**overrides):
 
 
 def test_loaders_give_batches_of_tensors(faces_small):
-    train_loader, test_loader = training.make_loaders(faces_small, _tiny())
+    train_loader, val_loader, test_loader = training.make_loaders(faces_small, _tiny())
     batch = next(iter(train_loader))
     assert batch["image"].shape == (8, 1, 224, 224) and batch["keypoints"].shape == (8, 68, 2)
-    assert len(test_loader.dataset) == 12
+    assert (len(train_loader.dataset), len(val_loader.dataset), len(test_loader.dataset)) == (36, 4, 12)
+
+
+def test_the_validation_faces_are_held_back_from_training(faces_small):
+    train_rows, val_rows = training.split_rows(40, 0.1, seed=0)
+    assert len(val_rows) == 4 and sorted(train_rows + val_rows) == list(range(40))
+    assert training.split_rows(40, 0.1, seed=0) == (train_rows, val_rows) != training.split_rows(40, 0.1, seed=1)
+    train_loader, val_loader, _ = training.make_loaders(faces_small, _tiny())
+    seen = {tuple(s["keypoints"].ravel()[:4]) for s in train_loader.dataset.samples}
+    held = {tuple(s["keypoints"].ravel()[:4]) for s in val_loader.dataset.samples}
+    assert len(held) == 4 and not seen & held, "no validation face is a training face"
+    _, none, _ = training.make_loaders(faces_small, _tiny(val_fraction=0.0))
+    assert none is None
+    with pytest.raises(ValueError, match="val_fraction"):
+        _tiny(val_fraction=1.0)
 
 
 def test_seeded_training_decreases_the_loss(faces_small):
     torch.manual_seed(0)
     net = models.Net()
-    train_loader, test_loader = training.make_loaders(faces_small, _tiny())
-    history = training.train(net, train_loader, test_loader, _tiny(), device=torch.device("cpu"), progress=False)
+    train_loader, val_loader, _ = training.make_loaders(faces_small, _tiny())
+    history = training.train(net, train_loader, val_loader, _tiny(), device=torch.device("cpu"), progress=False)
     assert [r["epoch"] for r in history] == [1, 2, 3]
     assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"], history
-    assert all(math.isfinite(r["val_nme"]) and r["images"] == 40 for r in history)
+    assert all(math.isfinite(r["val_nme"]) and r["images"] == 32 for r in history)  # 36 faces, 4 full batches
     assert history[-1]["seconds"] >= history[0]["seconds"] > 0
 
 
 def test_time_budget_stops_training(faces_small):
-    train_loader, _ = training.make_loaders(faces_small, _tiny())
+    train_loader, _, _ = training.make_loaders(faces_small, _tiny())
     config = _tiny(epochs=50, time_budget_s=0.0)  # out of time after the first batch
     history = training.train(models.Net(), train_loader, None, config, device=torch.device("cpu"), progress=False)
     assert len(history) == 1 and history[0]["images"] == 8 and history[0]["val_nme"] is None
@@ -55,7 +69,7 @@ def test_time_budget_stops_training(faces_small):
 
 def test_evaluate_nme_matches_the_metric(faces_small):
     net = models.Net()
-    _, test_loader = training.make_loaders(faces_small, _tiny())
+    _, _, test_loader = training.make_loaders(faces_small, _tiny())
     images = torch.cat([b["image"] for b in test_loader])
     truth = torch.cat([b["keypoints"] for b in test_loader])
     pred = training.predict_keypoints(net, images)

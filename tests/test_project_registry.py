@@ -87,3 +87,52 @@ def test_every_registration_names_real_data_and_trains_by_steps():
         assert registration.data in KINDS, name
         assert registration.title and registration.artefacts and registration.training, name
         assert get_project(name).checks_module == f"autograder.checks.{name}"
+
+
+USES_CHECKS = '''\
+"""Checks whose failures hang together: "toy-value" uses "toy-shape"."""
+from autograder.checks import Check, Fail, Scored
+
+
+def prepare(ctx):
+    pass
+
+
+def _wrong_shape(ctx, value):
+    raise Fail("Expected: (2, 135)")
+
+
+def _wrong_value(ctx, value):
+    raise Fail("Expected: other numbers\\nHint: train longer")
+
+
+def _args(ctx):
+    return {"batch_sizes": [2]}
+
+
+CHECKS = [Check("toy-shape", "Toy shape", 1, "net_outputs", _args, _wrong_shape),
+          Check("toy-value", "Toy value", 1, "net_outputs", _args, _wrong_value, uses=("toy-shape",)),
+          Check("toy-alone", "Toy alone", 1, "net_outputs", _args, _wrong_value)]
+'''
+
+
+def test_a_failing_check_names_the_earlier_failure_it_uses_first(toy, tmp_path, monkeypatch):
+    from autograder.errors import GraderError
+    from autograder.grader import project_checks
+
+    (tmp_path / "toy_uses.py").write_text(USES_CHECKS)
+    monkeypatch.setitem(PROJECTS, "toy", Registration("Toy", (), (), data="faces", checks="toy_uses",
+                                                      probes="autograder.probes.facial_keypoints"))
+    report = grade_submission("toy", toy / "toy", tmp_path / "results.json")
+    shape, value, alone = (r.output for r in report.results)
+    assert value.startswith('Probably caused by an earlier failure: "Toy shape" failed above'), value
+    assert value.endswith("Hint: train longer"), "the check's own feedback follows"
+    assert "earlier failure" not in shape + alone, "only a check that uses the failed one says so"
+
+    (tmp_path / "toy_later.py").write_text(USES_CHECKS.replace('uses=("toy-shape",)', 'uses=("toy-alone",)'))
+    monkeypatch.setitem(PROJECTS, "toy", Registration("Toy", (), (), data="faces", checks="toy_later",
+                                                      probes="autograder.probes.facial_keypoints"))
+    with pytest.raises(GraderError, match="toy-value uses toy-alone"):
+        project_checks("toy")
+    sys.modules.pop("toy_uses", None)
+    sys.modules.pop("toy_later", None)

@@ -23,7 +23,7 @@ from cvdata.paths import data_root, faces_dir
 from cvdata.runtime import pick_device
 
 from models import Net
-from training import MODEL_PATH, TrainConfig, make_loaders, save_checkpoint, train
+from training import MODEL_PATH, TrainConfig, evaluate_nme, make_loaders, save_checkpoint, train
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -58,17 +58,19 @@ def main(argv=None) -> int:
     config = train_config(args, device.type == "cpu")
     data = args.data or faces_dir(data_root())
     try:
-        train_loader, test_loader = make_loaders(data, config)
+        train_loader, val_loader, test_loader = make_loaders(data, config)
     except DataError as error:
         print(f"{error}\n(synthetic data: python -m cvdata ensure; Udacity's: python -m cvdata fetch faces)",
               file=sys.stderr)
         return 1
     print(f"training on {data} ({len(train_loader.dataset)} faces) on {device}: {config}")
     net = Net()
-    history = train(net, train_loader, test_loader, config, device=device, progress=not args.quiet)
+    history = train(net, train_loader, val_loader, config, device=device, progress=not args.quiet)
+    test = evaluate_nme(net, test_loader, device)  # once, at the end: the choices were made on validation
     path = save_checkpoint(net.cpu(), args.out, config)
-    print(f"test NME {history[-1]['val_nme']:.4f} after {len(history)} epoch(s), "
-          f"{history[-1]['seconds']:.0f} s; saved {path}")
+    val = history[-1]["val_nme"]
+    print(f"validation NME {val:.4f}, " if val is not None else "", end="")
+    print(f"test NME {test:.4f} after {len(history)} epoch(s), {history[-1]['seconds']:.0f} s; saved {path}")
     return 0
 
 

@@ -6,9 +6,11 @@
 Used by notebook 2, the benchmark (``benchmarks/facial_keypoints.py``) and the
 tests; it imports the student's own ``data_load`` and ``models``.
 
-- ``make_loaders(data_dir, config)``: train/test DataLoaders over a
-  Udacity-layout folder (e.g. ``faces_dir(data_root())``), images decoded once
-  and kept in memory.
+- ``make_loaders(data_dir, config)``: train, validation and test DataLoaders
+  over a Udacity-layout folder (e.g. ``faces_dir(data_root())``), images decoded
+  once and kept in memory. The validation faces are a seeded share of the
+  training CSV (``TrainConfig.val_fraction``): choose epochs, learning rate and
+  network on them, and measure the test faces once, at the end.
 - ``train(net, train_loader, val_loader, config)``: AdamW with a one-cycle
   learning rate over the epochs or the time budget; returns per-epoch records.
 - ``evaluate_nme(net, loader)``: NME (``cvdata.keypoint_metrics``) on a loader.
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from cvdata.errors import DataError
@@ -37,7 +39,7 @@ from data_load import INPUT_SIZE, FacialKeypointsDataset, test_transform, train_
 from models import Net, NetConfig
 
 __all__ = [
-    "MODEL_PATH", "TrainConfig", "InMemory", "lr_factor", "make_loaders", "train", "evaluate_nme",
+    "MODEL_PATH", "TrainConfig", "InMemory", "lr_factor", "split_rows", "make_loaders", "train", "evaluate_nme",
     "predict_keypoints", "save_checkpoint", "load_checkpoint", "nme",
 ]
 
@@ -59,12 +61,15 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     loss: str = "l1"  # "l1", "mse" or "smooth_l1", on normalised coordinates
+    val_fraction: float = 0.1  # share of the training faces held back for validation (model selection)
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"TrainConfig.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
         if self.time_budget_s is not None and self.time_budget_s < 0:
             raise ValueError(f"TrainConfig.time_budget_s must be >= 0 or None, got {self.time_budget_s}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"TrainConfig.val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
 
@@ -88,29 +93,44 @@ class InMemory(Dataset):
         return self.transform(sample) if self.transform is not None else sample
 
 
+def split_rows(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(training rows, validation rows)`` of ``n`` rows: a seeded ``round(n * fraction)`` of them held back."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    held = round(n * fraction)
+    return sorted(order[held:]), sorted(order[:held])
+
+
 def make_loaders(data_dir: str | Path, config: TrainConfig | None = None, in_memory: bool = True):
-    """(train_loader, test_loader) over a Udacity-layout folder; batches are sample dicts of tensors.
+    """``(train_loader, val_loader, test_loader)`` over a Udacity-layout folder; batches are sample dicts of tensors.
 
     Batches: ``{"image": (B, 1, 224, 224), "keypoints": (B, 68, 2)}``. Training
-    batches are shuffled and augmented (``train_transform``); test batches are not.
+    batches are shuffled and augmented (``train_transform``); validation and test
+    batches are not (``test_transform``). The validation faces are
+    ``config.val_fraction`` of the training CSV's rows, picked with ``config.seed``
+    and never trained on (``val_loader`` is None when the fraction is 0).
     """
     config = config or TrainConfig()
     data_dir = Path(data_dir)
-    loaders = []
-    for split, transform, shuffle in (("training", train_transform(), True), ("test", test_transform(), False)):
+
+    def dataset(split: str, transform, rows: list[int] | None = None) -> Dataset:
         raw = FacialKeypointsDataset(data_dir / csv_name(split), data_dir / split)
+        part = raw if rows is None else Subset(raw, rows)
         if in_memory:
-            dataset = InMemory(raw, transform)
-        else:
-            raw.transform = transform
-            dataset = raw
-        generator = torch.Generator().manual_seed(config.seed)
-        loaders.append(DataLoader(
-            dataset, batch_size=config.batch_size, shuffle=shuffle,
-            drop_last=shuffle and len(dataset) > config.batch_size,
-            num_workers=config.num_workers, generator=generator, persistent_workers=config.num_workers > 0,
-        ))
-    return tuple(loaders)
+            return InMemory(part, transform)
+        raw.transform = transform
+        return part
+
+    def loader(data: Dataset, shuffle: bool) -> DataLoader:
+        return DataLoader(data, batch_size=config.batch_size, shuffle=shuffle,
+                          drop_last=shuffle and len(data) > config.batch_size, num_workers=config.num_workers,
+                          generator=torch.Generator().manual_seed(config.seed),
+                          persistent_workers=config.num_workers > 0)
+
+    n_training = len(FacialKeypointsDataset(data_dir / csv_name("training"), data_dir / "training"))
+    train_rows, val_rows = split_rows(n_training, config.val_fraction, config.seed)
+    val = loader(dataset("training", test_transform(), val_rows), False) if val_rows else None
+    return (loader(dataset("training", train_transform(), train_rows), True), val,
+            loader(dataset("test", test_transform()), False))
 
 
 @torch.no_grad()
