@@ -1,9 +1,10 @@
 """The facial keypoints checks (parent side) and the inputs they need.
 
 ``prepare`` writes into the sandbox: a small visible faces set (Udacity CSV and
-images), marked samples for the transforms, a preprocessed training batch for the
-short run, held-out face images WITHOUT their labels (those stay in
-``ctx.answers``), and two real photos. They are made once per grader process
+images), marked samples for the geometric transforms, two of the visible faces for
+ColorJitter (the sunglasses filter reads three from the faces set), a
+preprocessed training batch for the short run, held-out face images WITHOUT their
+labels (those stay in ``ctx.answers``), and two real photos. They are made once per grader process
 (the held-out faces once per variant, ``heldout_set``) and copied into each
 submission's sandbox. The checks score against the grader's
 own copies of all of these, never what is in the sandbox afterwards.
