@@ -31,6 +31,7 @@ from grading import THREADS, by_id, copy_solution, grade
 from hostile import FORGED, daemon, snooper, unlearning_decoder, unlearning_net
 from isolation_modes import fallback_level, sandbox_level  # noqa: F401 -- fixtures
 
+from autograder.checks.facial_keypoints import CHECKS
 from autograder.confinement import ISOLATION_ENV
 from autograder.heldout_seed import SEED_ENV
 from autograder.paths import LESSONS_DIR, REPO_DIR
@@ -39,7 +40,7 @@ from autograder.report import check_id, validate_results
 PROJECT = "facial_keypoints"
 SECRET = 2718281828459045
 """The instructor's secret seed: large enough that trying seeds cannot find it."""
-EARNED = {"net-shape": 10}
+EARNED = {"net-shape": next(check.points for check in CHECKS if check.id == "net-shape")}
 ACCURACY = "heldout-nme"
 TRAINING = "training"
 FAST = ["--check-timeout", "40", "--submission-timeout", "400", "--threads", str(THREADS)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from grading import copy_solution, grade, grade_lessons, train_copy
+from grading import by_id, copy_solution, grade, grade_lessons, train_copy
 
 from autograder.checks import Context
 from autograder.checks.facial_keypoints import CHECKS, prepare
@@ -41,6 +41,40 @@ def test_the_lessons_get_zero_for_every_stub(tmp_path):
     tests = grade_lessons(PROJECT, tmp_path / "results.json", "saved_models/keypoints_model.pt")
     assert "not implemented yet: Rescale.__call__" in tests["rescale"]["output"]
     assert "not implemented yet: Net.__init__" in tests["net-shape"]["output"]
+    for check, stub in (("center-crop", "CenterCrop.__call__"), ("random-rotate", "RandomRotate.__call__"),
+                        ("color-jitter", "ColorJitter.__call__"), ("sunglasses", "apply_sunglasses")):
+        assert f"not implemented yet: {stub}" in tests[check]["output"], tests[check]["output"]
+
+
+PLANTED = {
+    "random-rotate": ("data_load.py", 'return {"image": rotated, "keypoints": (keypoints - centre) @ turn.T + centre}',
+                      'return {"image": rotated, "keypoints": keypoints.copy()}',
+                      "the keypoints did not turn with the image"),
+    "center-crop": ("data_load.py", "top, left = (h - new_h) // 2, (w - new_w) // 2", "top, left = 0, 0",
+                    "the window at left 0, top 0"),
+    "color-jitter": ("data_load.py", "out = np.clip(pixels, 0.0, top).astype(image.dtype)",
+                     "out = pixels.astype(image.dtype)", "brighter pixels stay at least as bright"),
+    "sunglasses": ("filters.py", "eyes = points[[*RIGHT_EYE, *LEFT_EYE]].mean(0)  # (2,)",
+                   "eyes = points[[*OUTER_LIPS, *INNER_LIPS]].mean(0)  # (2,): on the mouth",
+                   "0% of the eye keypoints covered"),
+}
+"""A planted mistake per new check: (file, reference line, the mistake, what the check's feedback says)."""
+
+
+def test_planted_mistakes_in_the_transforms_and_the_filter_are_caught(tmp_path):
+    folder = copy_solution(PROJECT, tmp_path / "submission")
+    for path, line, mistake, _ in PLANTED.values():
+        source = (folder / path).read_text()
+        assert source.count(line) == 1, line
+        (folder / path).write_text(source.replace(line, mistake))
+    filters = folder / "filters.py"
+    filters.write_text(filters.read_text().replace("from cvdata.face_layout import ",
+                                                   "from cvdata.face_layout import INNER_LIPS, OUTER_LIPS, "))
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    for check, (*_, says) in PLANTED.items():
+        assert tests[check]["score"] == 0 and says in tests[check]["output"], (check, tests[check]["output"])
+    for check in ("dataset", "rescale", "random-crop", "flip", "normalize"):  # the mistakes touch nothing else
+        assert tests[check]["status"] == "passed", (check, tests[check]["output"])
 
 
 def test_held_out_labels_never_reach_the_sandbox():

@@ -59,6 +59,18 @@ def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_p
         assert tests[check.id]["status"] == "passed", tests[check.id]["output"]
 
 
+def test_a_beam_search_that_ignores_k_is_caught(trained_reference, tmp_path):
+    folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
+    source = (folder / "model.py").read_text()
+    greedy = source.replace("top_scores, top = totals.topk(min(beam_size, totals.numel()))",
+                            "top_scores, top = totals.topk(1)  # one beam, whatever beam_size says")
+    assert greedy != source
+    (folder / "model.py").write_text(greedy)
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    assert tests["beam-search"]["status"] == "passed", tests["beam-search"]["output"]  # k=1 is still greedy
+    uses_k = tests["beam-search-uses-k"]
+    assert uses_k["score"] == 0 and "is more probable than greedy's on 0," in uses_k["output"], uses_k["output"]
+
 
 def test_a_decoder_that_ignores_the_image_is_caught(tmp_path):
     folder = copy_solution(PROJECT, tmp_path / "submission")

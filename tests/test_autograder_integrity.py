@@ -21,8 +21,10 @@ from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR
 
 PROJECT = "facial_keypoints"
-DATA_CHECKS = ("dataset", "rescale", "random-crop", "flip", "normalize")
-MODEL_CHECKS = ("net-shape", "training", "photo-faces")
+DATA_CHECKS = ("dataset", "rescale", "random-crop", "center-crop", "random-rotate", "flip", "color-jitter", "normalize")
+MODEL_CHECKS = ("net-shape", "training", "photo-faces", "sunglasses")
+"""The checks that import ``models`` (the Haar pipeline and the filters through ``face_pipeline``, which imports
+``data_load`` too)."""
 FAST = Limits(check_timeout=20, slow_check_timeout=30, submission_timeout=300, threads=THREADS)
 
 
@@ -59,7 +61,7 @@ def test_a_crash_costs_only_the_probes_that_crash(tmp_path):
     child (``data_load`` ends the process, so the network's checks, which do not import it, still pass)."""
     folder = _submission(tmp_path, "data_load.py", "print('leaving now', flush=True)\nimport os\nos._exit(3)\n")
     tests = by_id(grade(PROJECT, folder, tmp_path / "results.json", limits=FAST))
-    for name in DATA_CHECKS + MODEL_CHECKS[2:]:  # the Haar pipeline imports data_load too
+    for name in DATA_CHECKS + MODEL_CHECKS[2:]:  # the Haar pipeline and the filters import data_load too
         assert "the process ended (exit code 3)" in tests[name]["output"], (name, tests[name]["output"])
     for name in MODEL_CHECKS[:2]:
         assert tests[name]["status"] == "passed", (name, tests[name]["output"])

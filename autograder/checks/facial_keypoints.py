@@ -1,9 +1,10 @@
 """The facial keypoints checks (parent side) and the inputs they need.
 
 ``prepare`` writes into the sandbox: a small visible faces set (Udacity CSV and
-images), marked samples for the transforms, a preprocessed training batch for the
-short run, held-out face images WITHOUT their labels (those stay in
-``ctx.answers``), and two real photos. They are made once per grader process
+images), marked samples for the geometric transforms, two of the visible faces for
+ColorJitter (the sunglasses filter reads three from the faces set), a
+preprocessed training batch for the short run, held-out face images WITHOUT their
+labels (those stay in ``ctx.answers``), and two real photos. They are made once per grader process
 (the held-out faces once per variant, ``heldout_set``) and copied into each
 submission's sandbox. The checks score against the grader's
 own copies of all of these, never what is in the sandbox afterwards.
@@ -22,7 +23,7 @@ from autograder.checks import Check, Context, Fail, Scored, credit, feedback, in
 from autograder.checks.losses import smooth_l1
 from autograder.checks.markers import face_keypoints, marked_sample, marker_position
 from autograder.projects import PROJECTS
-from cvdata.face_layout import MIRRORED_INDEX
+from cvdata.face_layout import INNER_LIPS, LEFT_EYE, MIRRORED_INDEX, OUTER_LIPS, RIGHT_EYE
 from cvdata.faces import FacesConfig, csv_name, generate_faces, render_sample, write_face_image
 from cvdata.images import read_image
 from cvdata.keypoint_metrics import FAILURE_THRESHOLD, auc_at, ced_curve, failure_rate, per_image_nme
@@ -45,7 +46,31 @@ RESCALE_MARK_PX = 1.5
 KEYPOINT_ATOL = 1e-3
 """Dataset, Normalize: keypoints that should equal the grader's (the same float arithmetic) may differ this much."""
 CROP_SHIFT_ATOL = 1e-3
-"""RandomCrop: every keypoint must move by one offset, to this much (a crop subtracts one integer pair)."""
+"""RandomCrop, CenterCrop: every keypoint must move by one offset, to this much (a crop subtracts one integer pair)."""
+CENTRED_CORNER = ((MARKED_W - CROP[1]) // 2, (MARKED_H - CROP[0]) // 2)
+"""CenterCrop(CROP) on the marked samples: (left, top) = (10, 15); the spare 20 columns and 30 rows are even, so
+every way of rounding the half puts the window there."""
+ROTATE_DEGREES, ROTATE_SEED = 40, 5
+"""RandomRotate(40) on the marked samples, NumPy seeded with 5: the angles drawn are -22, 30, -24 and 34 degrees, so a
+mark left behind by unturned keypoints ends up 2 to 10 px away from them."""
+ROTATE_POINTS_PX = 0.5
+"""RandomRotate: keypoints may miss one rigid turn about the image centre by this much (a centre half a pixel off)."""
+ROTATE_MARK_PX = 1.5
+"""RandomRotate: a turned mark may end up this far from its turned keypoint (bilinear interpolation blurs it)."""
+ROTATE_AT_LEAST_DEG = 1.0
+"""RandomRotate: the largest turn of the four samples must be at least this (the seeded draws are all above 20)."""
+ROTATE_ANGLE_SLACK_DEG = 0.5
+"""RandomRotate: a turn may exceed max_degrees by this much (the angle is read back from rounded keypoints)."""
+JITTER_FACES = (0, 7)
+"""The visible faces ColorJitter is tried on: mid-tones, so that a brightness or contrast factor shows."""
+JITTER_ARGS = [0.5, 0.5]
+"""ColorJitter(brightness, contrast) on the RGB faces; after Normalize it runs with its defaults."""
+JITTER_ORDER_SLACK = 1.0
+"""ColorJitter: a pixel may come out this many uint8 levels (of 255) darker than one that was darker before it
+(rounding); more means values wrapped around or were not jittered alike."""
+JITTER_MIN_CHANGE = 1.0
+"""ColorJitter: the seeded factors must change at least one face by this many levels (of 255) on average (the
+reference: 12)."""
 PIXEL_RANGE_SLACK = 1e-6
 """Normalize: grayscale values may overshoot 1 this much (float rounding of 255 / 255)."""
 BRIGHTEST_AT_LEAST = 0.5
@@ -61,6 +86,17 @@ FLIP_MARK_PX = 0.5
 NME_CREDIT = ((0.10, 1.0), (0.13, 0.75), (0.17, 0.5), (0.21, 0.25))
 """(NME at most, fraction of the points): the mean-shape baseline on these faces is about 0.21."""
 MIRROR_NME_CREDIT = ((0.12, 1.0), (0.16, 0.5))
+SUNGLASSES_FACES = DATASET_INDICES
+"""The visible faces the sunglasses filter is tried on (inter-ocular distances 31, 48 and 46 px)."""
+SUNGLASSES_CHANGED = 8
+"""Sunglasses: a pixel counts as covered when some channel changed by more than this (of 255); the lenses are dark and
+nine tenths opaque, so an eye under one changes by far more."""
+EYES_COVERED = 0.9
+"""Sunglasses: at least this share of the eye keypoints (36-47) must be covered (the reference covers all)."""
+LOWER_FACE_COVERED = 0.1
+"""Sunglasses: at most this share of the mouth (48-67) and chin (6-10) keypoints may be (the reference covers none)."""
+EYE_POINTS = [*RIGHT_EYE, *LEFT_EYE]
+LOWER_FACE_POINTS = [*OUTER_LIPS, *INNER_LIPS, *range(6, 11)]
 LOSS_STEPS, LOSS_IMAGES, LOSS_LR = 40, 16, 1e-3
 NET_INPUT = 224
 """The network's input size: (1, 224, 224) grayscale in [0, 1]."""
@@ -106,6 +142,11 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def _sample_arrays(samples: list[dict]) -> dict[str, np.ndarray]:
+    """Samples as the arrays of an .npz file: ``image_<i>`` and ``keypoints_<i>`` (what the probe reads back)."""
+    return {f"{kind}_{i}": s[kind] for i, s in enumerate(samples) for kind in ("image", "keypoints")}
+
+
 def _frozen(value):
     """``value`` with every NumPy array in it made read-only (the cached answers are shared by submissions)."""
     if isinstance(value, np.ndarray):
@@ -139,9 +180,11 @@ def _shared_inputs() -> tuple[dict[str, bytes], dict]:
 
         template = face_keypoints(MARKED_W, MARKED_H)
         samples = [marked_sample(p, template, MARKED_H, MARKED_W) for p in MARKED_POINTS]
-        arrays = {f"{kind}_{i}": s[kind] for i, s in enumerate(samples) for kind in ("image", "keypoints")}
-        np.savez(root / "marked.npz", **arrays)
+        np.savez(root / "marked.npz", **_sample_arrays(samples))
         answers["marked"] = samples
+        jitter = [{"image": images[i], "keypoints": keypoints[i]} for i in JITTER_FACES]
+        np.savez(root / "jitter.npz", **_sample_arrays(jitter))
+        answers["jitter"] = jitter
 
         photo = skimage.data.astronaut()  # (512, 512, 3) uint8, public domain
         pair = np.ascontiguousarray(np.hstack([photo, photo[:, ::-1]]))
@@ -194,6 +237,7 @@ def prepare(ctx: Context) -> None:
     faces = f"{ctx.box.inputs.relative_to(ctx.box.root)}/faces"
     ctx.inputs.update(csv=f"{faces}/{csv_name('training')}", images=f"{faces}/training",
                       short_run="grader_inputs/short_run.npz", marked="grader_inputs/marked.npz",
+                      jitter="grader_inputs/jitter.npz",
                       photos=["grader_inputs/astronaut.png", "grader_inputs/two_faces.png"])
     files, answers = heldout_set(ctx.seed)
     _write(ctx.box.inputs / "heldout", files)
@@ -206,14 +250,21 @@ TRANSFORMS = [
     {"key": "rescale_int", "name": "Rescale", "args": [140]},
     {"key": "rescale_pair", "name": "Rescale", "args": [[60, 120]]},
     {"key": "crop", "name": "RandomCrop", "args": [list(CROP)]},
+    {"key": "center_crop", "name": "CenterCrop", "args": [list(CROP)]},
+    {"key": "rotate", "name": "RandomRotate", "args": [ROTATE_DEGREES], "seed": ROTATE_SEED},
     {"key": "flip", "name": "RandomHorizontalFlip", "args": [1.0]},
+    {"key": "jitter", "name": "ColorJitter", "args": JITTER_ARGS, "samples": "jitter"},
+    {"key": "jitter_gray_input", "name": "Normalize", "args": [], "samples": "jitter"},
+    {"key": "jitter_gray", "name": "Normalize+ColorJitter", "args": [], "samples": "jitter"},
     {"key": "normalize", "name": "Normalize+ToTensor", "args": []},
 ]
+"""What the data pipeline probe runs, on the marked samples unless ``samples`` names other inputs."""
 
 
 def _pipeline_args(ctx: Context) -> dict:
+    transforms = [{**t, "samples_file": inputs_path(ctx, t["samples"])} if "samples" in t else t for t in TRANSFORMS]
     return {"csv_file": inputs_path(ctx, "csv"), "root_dir": inputs_path(ctx, "images"),
-            "indices": DATASET_INDICES, "samples_file": inputs_path(ctx, "marked"), "transforms": TRANSFORMS,
+            "indices": DATASET_INDICES, "samples_file": inputs_path(ctx, "marked"), "transforms": transforms,
             "seed": 0}
 
 
@@ -309,11 +360,14 @@ def _score_rescale(ctx: Context, value: dict) -> Scored:
     return Scored(1.0, "Rescale: right sizes for an int and a pair; keypoints follow the image.")
 
 
-def _score_crop(ctx: Context, value: dict) -> Scored:
+def _crop_corners(ctx: Context, value: dict, key: str, name: str) -> list[tuple[int, int]]:
+    """The (left, top) corner of each marked sample's window after the crop ``name`` (of size ``CROP``), or
+    ``Fail``: the image must have the crop's shape, every keypoint move by that corner, the pixels be that window."""
     height, width = CROP
-    for out, sample in zip(_outputs(value, "crop", "RandomCrop"), ctx.answers["marked"]):
+    corners = []
+    for out, sample in zip(_outputs(value, key, name), ctx.answers["marked"]):
         if tuple(out["image"]["shape"] or ()) != (height, width, 3):
-            raise Fail(feedback(f"RandomCrop({list(CROP)}): image shape ({height}, {width}, 3)",
+            raise Fail(feedback(f"{name}({list(CROP)}): image shape ({height}, {width}, 3)",
                                 shape_text(out["image"]), "an int means a square; a pair is (height, width)"))
         got = out["keypoints"]["value"]
         shift = sample["keypoints"] - got.double().numpy().reshape(-1, 2) if got is not None else None
@@ -325,7 +379,73 @@ def _score_crop(ctx: Context, value: dict) -> Scored:
         if window.shape != (height, width, 3) or not np.array_equal(window, out["image"]["value"].numpy()):
             raise Fail(feedback(f"the image cut at the keypoints' offset (left {left}, top {top})", "other pixels",
                                 "rows are y (top), columns are x (left): image[top:top + h, left:left + w]"))
+        corners.append((int(left), int(top)))
+    return corners
+
+
+def _score_crop(ctx: Context, value: dict) -> Scored:
+    _crop_corners(ctx, value, "crop", "RandomCrop")
     return Scored(1.0, "RandomCrop: the window and the keypoints move together.")
+
+
+def _score_center_crop(ctx: Context, value: dict) -> Scored:
+    left, top = CENTRED_CORNER
+    for corner in _crop_corners(ctx, value, "center_crop", "CenterCrop"):
+        if corner != CENTRED_CORNER:
+            raise Fail(feedback(f"CenterCrop({list(CROP)}) on a {MARKED_H}x{MARKED_W} image: the window at "
+                                f"left {left}, top {top} (as much room left as right, above as below)",
+                                f"the window at left {corner[0]}, top {corner[1]}",
+                                "top = (h - new_h) // 2 and left = (w - new_w) // 2"))
+    return Scored(1.0, f"CenterCrop: the central window (left {left}, top {top}); keypoints shifted by its corner.")
+
+
+def rotation_about(before: np.ndarray, after: np.ndarray, centre: np.ndarray) -> tuple[float, float]:
+    """The turn about ``centre`` (2,) that best maps points ``before`` (n, 2) onto ``after`` (n, 2): its angle in
+    degrees (OpenCV's sign: positive is counter-clockwise on screen, y pointing down) and the largest distance (px)
+    of a point of ``after`` from where that turn puts it."""
+    a, b = before - centre, after - centre  # (n, 2) each
+    angle = np.arctan2((a[:, 1] * b[:, 0] - a[:, 0] * b[:, 1]).sum(), (a * b).sum())
+    c, s = np.cos(angle), np.sin(angle)
+    turned = a @ np.array([[c, -s], [s, c]])  # (n, 2): x' = c x + s y, y' = -s x + c y, as cv2.getRotationMatrix2D
+    return float(np.degrees(angle)), float(np.linalg.norm(turned - b, axis=1).max())
+
+
+def _score_rotate(ctx: Context, value: dict) -> Scored:
+    centre = np.array([MARKED_W / 2, MARKED_H / 2])
+    angles = []
+    for point, out, sample in zip(MARKED_POINTS, _outputs(value, "rotate", "RandomRotate"), ctx.answers["marked"]):
+        shape = sample["image"].shape
+        if tuple(out["image"]["shape"] or ()) != shape:
+            raise Fail(feedback(f"RandomRotate({ROTATE_DEGREES}): the image keeps its shape {shape}",
+                                shape_text(out["image"]), "cv2.warpAffine(image, matrix, (w, h)): the size is (w, h)"))
+        got = out["keypoints"]["value"]
+        if got is None or got.numel() != 136:
+            raise Fail(feedback("keypoints: (68, 2) pixels", shape_text(out["keypoints"])))
+        angle, misfit = rotation_about(sample["keypoints"], got.double().numpy().reshape(68, 2), centre)
+        if misfit > ROTATE_POINTS_PX:
+            raise Fail(feedback("every keypoint turned by one angle about the image centre (w / 2, h / 2)",
+                                f"keypoints up to {misfit:.1f} px from the best such turn ({angle:.1f} degrees)",
+                                "subtract the centre, multiply by the rotation matrix's 2x2 part (transposed), "
+                                "add the centre back"))
+        error = _marker_error(out, point)
+        if error > ROTATE_MARK_PX:
+            unturned = abs(angle) < ROTATE_AT_LEAST_DEG
+            raise Fail(feedback("a mark drawn on a keypoint is still on it after the turn",
+                                f"keypoint {point} turned by {angle:.1f} degrees, the mark drawn on it is "
+                                f"{error:.1f} px away from it",
+                                "the keypoints did not turn with the image: apply the image's rotation matrix to "
+                                "them too" if unturned else
+                                "turn the keypoints with the same matrix as the image (cv2.getRotationMatrix2D: "
+                                "positive angles turn counter-clockwise)"))
+        angles.append(angle)
+    largest = max(abs(a) for a in angles)
+    if not ROTATE_AT_LEAST_DEG <= largest <= ROTATE_DEGREES + ROTATE_ANGLE_SLACK_DEG:
+        raise Fail(feedback(f"RandomRotate({ROTATE_DEGREES}) on {len(angles)} samples: turns drawn from "
+                            f"[-{ROTATE_DEGREES}, {ROTATE_DEGREES}] degrees, not all near 0",
+                            f"turns of {', '.join(f'{a:.1f}' for a in angles)} degrees",
+                            "turn by the angle drawn, in degrees (cv2.getRotationMatrix2D takes degrees)"))
+    return Scored(1.0, f"RandomRotate: image and keypoints turned together about the centre "
+                       f"({', '.join(f'{a:.0f}' for a in angles)} degrees).")
 
 
 def _score_flip(ctx: Context, value: dict) -> Scored:
@@ -344,6 +464,65 @@ def _score_flip(ctx: Context, value: dict) -> Scored:
         if _marker_error(out, MIRRORED_INDEX[point]) > FLIP_MARK_PX:
             raise Fail(feedback("the image mirrored left-right (cv2.flip(image, 1))", "the mark elsewhere"))
     return Scored(1.0, "Flip: image mirrored, x -> width - x, and left/right points renumbered.")
+
+
+def misordering(before: np.ndarray, after: np.ndarray) -> float:
+    """How much darker a pixel of ``after`` is than another pixel of the same channel that was darker in ``before``
+    (0 for any change of brightness and contrast: they keep the order of values). (H, W) or (H, W, C) arrays."""
+    x = before.reshape(before.shape[0] * before.shape[1], -1).astype(np.float64)  # (pixels, C)
+    y = after.reshape(x.shape).astype(np.float64)
+    worst = 0.0
+    for channel in range(x.shape[1]):
+        order = np.lexsort((y[:, channel], x[:, channel]))  # by input value, ties by output
+        out = y[order, channel]
+        worst = max(worst, float((np.maximum.accumulate(out) - out).max()))
+    return worst
+
+
+def _jittered(out: dict, image: np.ndarray, keypoints: np.ndarray, what: str) -> float:
+    """The mean change, in uint8 levels, of one ColorJitter output ``out`` of ``image`` (uint8 in [0, 255] or float
+    in [0, 1]) and ``keypoints``, or ``Fail``: same shape, dtype and range, keypoints untouched, order kept."""
+    got, top = out["image"], 255.0 if image.dtype == np.uint8 else 1.0
+    if got["value"] is None or got["dtype"] != str(image.dtype) or tuple(got["shape"]) != image.shape:
+        raise Fail(feedback(f"{what}: an image of the input's shape and dtype, {image.shape} {image.dtype}",
+                            shape_text(got), "jitter a float copy, clip it, then cast back: .astype(image.dtype)"))
+    points = out["keypoints"]["value"]
+    if points is None or points.numel() != keypoints.size or \
+            not np.allclose(points.double().numpy().reshape(keypoints.shape), keypoints, atol=KEYPOINT_ATOL):
+        raise Fail(feedback(f"{what}: the keypoints as they came (a change of colour moves no point)",
+                            shape_text(out["keypoints"]) + " with other values", "return sample['keypoints'] as is"))
+    pixels = got["value"].double().numpy()
+    if pixels.min() < 0 or pixels.max() > top * (1 + PIXEL_RANGE_SLACK):
+        raise Fail(feedback(f"{what}: values in [0, {top:g}]", f"values from {pixels.min():.3g} to {pixels.max():.3g}",
+                            f"np.clip(pixels, 0, {top:g}) before casting back"))
+    worst = misordering(image, pixels) * 255.0 / top
+    if worst > JITTER_ORDER_SLACK:
+        raise Fail(feedback(f"{what}: brighter pixels stay at least as bright (brightness and contrast keep the order "
+                            "of values)", f"a pixel {worst:.0f} levels (of 255) darker than one that was darker before",
+                            "clip BEFORE casting to uint8 (values above 255 wrap around), and change every pixel "
+                            "with the same factors"))
+    return float(np.abs(pixels - image.astype(np.float64)).mean()) * 255.0 / top
+
+
+def _score_jitter(ctx: Context, value: dict) -> Scored:
+    what = f"ColorJitter({', '.join(map(str, JITTER_ARGS))}) on an RGB uint8 face"
+    changes = [_jittered(out, sample["image"], sample["keypoints"], what)
+               for out, sample in zip(_outputs(value, "jitter", "ColorJitter"), ctx.answers["jitter"])]
+    gray = zip(_outputs(value, "jitter_gray", "ColorJitter"), _outputs(value, "jitter_gray_input", "Normalize"))
+    for out, given in gray:
+        image, points = given["image"]["value"], given["keypoints"]["value"]
+        if image is None or points is None:
+            raise Fail(feedback("Normalize returns NumPy arrays (the grayscale image, the keypoints)",
+                                f"{given['image']['type']}, {given['keypoints']['type']}"))
+        changes.append(_jittered(out, image.numpy(), points.numpy(), "ColorJitter() after Normalize (a float "
+                                                                      "grayscale image in [0, 1])"))
+    if max(changes) < JITTER_MIN_CHANGE:
+        raise Fail(feedback(f"{what}: the pixels change (factors drawn from [0.5, 1.5])",
+                            f"a mean change of at most {max(changes):.2f} levels (of 255)",
+                            "multiply by the factors drawn (gain, stretch): contrast about the image's mean, "
+                            "then brightness"))
+    return Scored(1.0, f"ColorJitter: pixels changed (by {max(changes):.0f} levels on average), same shape, dtype and "
+                       "range, keypoints untouched.")
 
 
 def _score_normalize(ctx: Context, value: dict) -> Scored:
@@ -523,24 +702,74 @@ def _score_faces(ctx: Context, value: dict) -> Scored:
     return Scored(1.0, "detect_and_predict: one result per face, left to right, keypoints in full-image pixels.")
 
 
+# ----------------------------------------------------------------------------- fun filters
+def _sunglasses_args(ctx: Context) -> dict:
+    visible = ctx.answers["visible"]
+    return {"image_files": [f"{inputs_path(ctx, 'images')}/{visible['names'][i]}" for i in SUNGLASSES_FACES],
+            "keypoints": [visible["keypoints"][i].tolist() for i in SUNGLASSES_FACES]}
+
+
+def covered(changed: np.ndarray, points: np.ndarray) -> float:
+    """The share of ``points`` (n, 2) pixels with a pixel of mask ``changed`` (H, W) within 1 px of them."""
+    near = cv2.dilate(changed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # (H, W)
+    x, y = np.floor(points).astype(int).T
+    inside = (x >= 0) & (x < near.shape[1]) & (y >= 0) & (y < near.shape[0])
+    return float(np.where(inside, near[y.clip(0, near.shape[0] - 1), x.clip(0, near.shape[1] - 1)], False).mean())
+
+
+def _score_sunglasses(ctx: Context, value: dict) -> Scored:
+    visible = ctx.answers["visible"]
+    for index, part in zip(SUNGLASSES_FACES, value["faces"]):
+        result = value_of(part, "see apply_sunglasses in filters.py")
+        image, points, name = visible["images"][index], visible["keypoints"][index], visible["names"][index]
+        out, after = result["output"], result["input_after"]
+        if out["type"] != "numpy.ndarray" or out["dtype"] != "uint8" or tuple(out["shape"] or ()) != image.shape:
+            raise Fail(feedback(f"apply_sunglasses on {name}: a new numpy.ndarray {image.shape} uint8 (RGB)",
+                                shape_text(out), "overlay_rgba returns one: return it"))
+        if after["value"] is None or not np.array_equal(after["value"].numpy(), image):
+            raise Fail(feedback("the image passed in left as it was (the filter returns a new one)",
+                                "your function changed the image it was given",
+                                "draw on a copy (overlay_rgba makes one)"))
+        diff = np.abs(out["value"].numpy().astype(np.int16) - image.astype(np.int16)).max(axis=2)  # (H, W)
+        changed = diff > SUNGLASSES_CHANGED
+        eyes, lower = covered(changed, points[EYE_POINTS]), covered(changed, points[LOWER_FACE_POINTS])
+        if eyes < EYES_COVERED or lower > LOWER_FACE_COVERED:
+            raise Fail(feedback(f"the glasses over the eyes: at least {EYES_COVERED:.0%} of the eye keypoints "
+                                f"(36-47) covered, at most {LOWER_FACE_COVERED:.0%} of the mouth and chin keypoints",
+                                f"{name}: {eyes:.0%} of the eye keypoints covered, {lower:.0%} of the mouth and chin",
+                                "centre the sprite on the mean of points 36-47, size it by the distance from 36 to "
+                                "45 and turn it along that line"))
+    return Scored(1.0, f"apply_sunglasses: on {len(SUNGLASSES_FACES)} faces the glasses cover the eyes and not the "
+                       "mouth; a new image of the same shape, the input untouched.")
+
+
 CHECKS = [
     Check("dataset",
-          "Dataset: length and sample format", 10, "data_pipeline", _pipeline_args, _score_dataset,
+          "Dataset: length and sample format", 8, "data_pipeline", _pipeline_args, _score_dataset,
           needs=("data_load.py",)),
     Check("rescale",
-          "Rescale: sizes, and keypoints follow the image", 10, "data_pipeline", _pipeline_args, _score_rescale,
+          "Rescale: sizes, and keypoints follow the image", 8, "data_pipeline", _pipeline_args, _score_rescale,
           needs=("data_load.py",)),
     Check("random-crop",
-          "RandomCrop: the window and the keypoints move together", 10, "data_pipeline", _pipeline_args, _score_crop,
+          "RandomCrop: the window and the keypoints move together", 7, "data_pipeline", _pipeline_args, _score_crop,
           needs=("data_load.py",)),
+    Check("center-crop",
+          "CenterCrop: the central window, keypoints shifted by its corner", 3, "data_pipeline", _pipeline_args,
+          _score_center_crop, needs=("data_load.py",)),
+    Check("random-rotate",
+          "RandomRotate: the keypoints turn with the image about its centre", 5, "data_pipeline", _pipeline_args,
+          _score_rotate, needs=("data_load.py",)),
     Check("flip",
           "Horizontal flip mirrors the image and renumbers left/right points", 5, "data_pipeline", _pipeline_args,
           _score_flip, needs=("data_load.py",)),
+    Check("color-jitter",
+          "ColorJitter: the pixels change; keypoints, shape, dtype and range do not", 2, "data_pipeline",
+          _pipeline_args, _score_jitter, needs=("data_load.py",)),
     Check("normalize",
-          "Normalize and ToTensor: shapes, ranges, keypoint convention", 10, "data_pipeline", _pipeline_args,
+          "Normalize and ToTensor: shapes, ranges, keypoint convention", 8, "data_pipeline", _pipeline_args,
           _score_normalize, needs=("data_load.py",)),
     Check("net-shape",
-          "Net: output shape (N, 136) for several batch sizes", 10, "net_outputs",
+          "Net: output shape (N, 136) for several batch sizes", 8, "net_outputs",
           lambda ctx: {"batch_sizes": BATCH_SIZES}, _score_net, needs=("models.py",)),
     Check("training",
           "Training: the loss falls in a short seeded run", 15, "short_training",
@@ -550,10 +779,13 @@ CHECKS = [
           "Keypoint accuracy of your saved model on held-out faces (NME)", 15, "heldout_predictions", _model_args,
           _score_accuracy, needs=("data_load.py", "models.py", MODEL), slow=True),
     Check("photo-faces",
-          "Haar faces + keypoints on a real photo", 10, "face_pipeline",
+          "Haar faces + keypoints on a real photo", 8, "face_pipeline",
           lambda ctx: {"photos": [f"{ctx.box.root}/{p}" for p in ctx.inputs["photos"]],
                        "points": FIXED_POINTS.tolist()},
           _score_faces, needs=("face_pipeline.py",)),
+    Check("sunglasses",
+          "Sunglasses filter: the glasses land over the eyes", 3, "sunglasses", _sunglasses_args, _score_sunglasses,
+          needs=("filters.py", "face_pipeline.py")),
     Check("mirrored-nme",
           "Keypoint accuracy on mirrored held-out faces (instructor)", 5, "heldout_predictions", _model_args,
           _score_mirrored, needs=("data_load.py", "models.py", MODEL), slow=True, visibility="after_published"),

@@ -15,6 +15,7 @@ import numpy as np
 
 from autograder.checks import Check, Context, Fail, Scored, credit, feedback, inputs_path, shape_text, value_of
 from autograder.checks.losses import cross_entropy
+from autograder.probes.caption_inputs import with_start
 from autograder.projects import SHOW_AND_TELL_ARTEFACTS
 from autograder.sandbox import read_child_file
 from cvdata.caption_metrics import bleu_scores, caption_tokens, semantic_accuracy
@@ -37,8 +38,16 @@ MAX_LEN = 20
 MIN_DISTINCT_WORDS, MAX_REPEATS = 2, 2
 """sample() after the short run: a caption of at least 2 different words, none said more than twice in a row
 (what a decoder that does not feed its words back produces: "a a a a ...")."""
-HELDOUT, BEAM_IMAGES = 500, 20
-"""500 held-out images keep the sampling error of semantic accuracy near 0.02 (100 images: 0.04)."""
+HELDOUT, BEAM_IMAGES = 500, 50
+"""500 held-out images keep the sampling error of semantic accuracy near 0.02 (100 images: 0.04); beam search runs on
+the first 50 (about a second)."""
+BEAM_SIZE = 3
+BEAM_MORE_PROBABLE = 0.1
+"""Beam search (k=3) must find a caption the student's own model finds more probable than greedy's on at least this
+share of the beam images, and on more of them than it finds a less probable one (beam search can prune greedy's
+path). One that ignores k finds none; the reference (public seed): more probable on 26 of 50, less on 2."""
+LOG_PROB_ATOL = 1e-4
+"""Two captions' log-probabilities this close count as the same (float rounding of the teacher-forced scores)."""
 LOSS_DROP = 0.5
 """The short run's final loss must be at most this fraction of its first."""
 IMAGE_GAP = 0.3
@@ -395,25 +404,71 @@ def _score_quality(ctx: Context, value: dict) -> Scored:
     return score_caption_quality(ctx, captions, BLEU_CREDIT, SEMANTIC_CREDIT, "train longer (notebook 2)")
 
 
+def _beam_captions(value: dict) -> list[list[int]]:
+    """The k=``BEAM_SIZE`` beam search's captions, or ``Fail``: each 1 to ``MAX_LEN`` indices in range, ending at
+    <end> or at max_len."""
+    three = value_of(value["beam3"], "see DecoderRNN.beam_search in model.py")
+    words = value["words"]
+    end = _end_index(words)
+    bad = [ids for ids in three if not ids or len(ids) > MAX_LEN or any(not 0 <= i < len(words) for i in ids)
+           or (ids[-1] != end and len(ids) != MAX_LEN)]
+    if bad:
+        raise Fail(feedback(f"beam_search(beam_size={BEAM_SIZE}): 1 to {MAX_LEN} indices in range, ending at <end> "
+                            "or max_len", f"{bad[0]}"))
+    return three
+
+
 def _score_beam(ctx: Context, value: dict) -> Scored:
     greedy = value["ids"][:BEAM_IMAGES]
     one = value_of(value["beam1"], "see DecoderRNN.beam_search in model.py")
-    three = value_of(value["beam3"], "see DecoderRNN.beam_search in model.py")
     if one != greedy:
         differ = next(k for k in range(len(greedy)) if one[k] != greedy[k])
         raise Fail(feedback("beam_search(beam_size=1) == sample(), word for word",
                             f"image {differ}: beam {one[differ]}, greedy {greedy[differ]}",
                             "with one beam, keep the single best word at every step"))
     words = value["words"]
-    end = _end_index(words)
-    bad = [ids for ids in three if not ids or len(ids) > MAX_LEN or any(not 0 <= i < len(words) for i in ids)
-           or (ids[-1] != end and len(ids) != MAX_LEN)]
-    if bad:
-        raise Fail(feedback(f"beam_search(beam_size=3): 1 to {MAX_LEN} indices in range, ending at <end> or max_len",
-                            f"{bad[0]}"))
-    captions = [" ".join(_decode(ids, words, end)) for ids in three]
-    return Scored(1.0, f"beam_search: k=1 equals greedy on {len(greedy)} images; k=3 gives valid captions, "
+    captions = [" ".join(_decode(ids, words, _end_index(words))) for ids in _beam_captions(value)]
+    return Scored(1.0, f"beam_search: k=1 equals greedy on {len(greedy)} images; k={BEAM_SIZE} gives valid captions, "
                        f"e.g. {captions[0]!r}.", {"beam_captions": captions[:5]})
+
+
+def caption_log_prob(scores, ids: list[int], size: int) -> float:
+    """log p(caption | image) under the student's model, computed here: the sum over the caption's words of
+    log softmax(scores[t])[ids[t]]. ``scores`` (L, V): the decoder's raw teacher-forced scores of the caption
+    ``ids`` (L word indices), output t scoring word t."""
+    if type(scores).__name__ != "Tensor" or tuple(scores.shape) != (len(ids), size) or not ids \
+            or any(not 0 <= i < size for i in ids):
+        raise Fail(feedback(f"DecoderRNN.forward(features (1, E), caption (1, L)) -> scores (1, L, {size}) for a "
+                            f"caption of 1 to {MAX_LEN} word indices in [0, {size})",
+                            f"{type(scores).__name__} {tuple(getattr(scores, 'shape', ()))} for {len(ids)} words",
+                            "forward reads the image feature, then words 0 .. L-2, whatever L is"))
+    return -cross_entropy(scores.double().numpy(), np.array(ids)) * len(ids)
+
+
+def _score_beam_uses_k(ctx: Context, value: dict) -> Scored:
+    greedy, beams = value["ids"][:BEAM_IMAGES], _beam_captions(value)
+    hint = "DecoderRNN.forward must score any caption: features (1, E), words (1, L) -> (1, L, V)"
+    greedy_scores, beam_scores = value_of(value["greedy_scores"], hint), value_of(value["beam3_scores"], hint)
+    if not greedy or not len(greedy) == len(beams) == len(greedy_scores) == len(beam_scores):
+        raise Fail("The grader could not read your model's scores of the greedy and beam captions.")
+    words = value["words"]
+    gains = np.array([caption_log_prob(b_scores, with_start(b, words), len(words))
+                      - caption_log_prob(g_scores, with_start(g, words), len(words))
+                      for b, b_scores, g, g_scores in zip(beams, beam_scores, greedy, greedy_scores)])
+    better, worse = int((gains > LOG_PROB_ATOL).sum()), int((gains < -LOG_PROB_ATOL).sum())  # NaN: neither
+    extras = {"log_prob_gain": float(gains.mean()), "images_more_probable": better, "images_less_probable": worse}
+    observed = (f"on {len(gains)} held-out images the k={BEAM_SIZE} caption is more probable than greedy's on "
+                f"{better}, less probable on {worse}, the same on {len(gains) - better - worse} (on average "
+                f"{gains.mean():+.3f} nats)")
+    if better < BEAM_MORE_PROBABLE * len(gains) or better <= worse:
+        raise Fail(feedback(f"beam_search(beam_size={BEAM_SIZE}) to find captions your model finds more probable "
+                            f"than greedy sample()'s on at least {BEAM_MORE_PROBABLE:.0%} of the images, and more "
+                            "often than less probable ones (log-probabilities computed by the grader from forward's "
+                            "scores of each caption)", observed,
+                            f"keep the {BEAM_SIZE} best partial captions at every step (topk of the summed "
+                            "log-probabilities over every beam and word), not only the best one; return the "
+                            "finished caption with the highest total"), 0, extras)
+    return Scored(1.0, f"beam_search uses its beams: {observed}.", extras)
 
 
 CHECKS = [
@@ -445,9 +500,11 @@ CHECKS = [
           "Caption quality of your saved model on held-out images (BLEU-4, semantic accuracy)", 20, "captions",
           _caption_args, _score_quality, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
     Check("beam-search",
-          "Beam search: k=1 equals greedy, k=3 gives valid captions (instructor)", 5, "captions", _caption_args,
-          _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True,
-          visibility="after_published"),
+          "Beam search: k=1 equals greedy, k=3 gives valid captions", 2, "captions", _caption_args,
+          _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
+    Check("beam-search-uses-k",
+          "Beam search uses its k beams: captions more probable than greedy's", 3, "captions", _caption_args,
+          _score_beam_uses_k, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
 ]
 
 

@@ -18,3 +18,10 @@ def transformed_images(names: list[str], image_dir: str, image_size: int) -> tor
 def encode_caption(vocab, caption: str) -> list[int]:
     """``<start>``, the caption's words (the course's tokenisation) and ``<end>`` through the student's vocabulary."""
     return [vocab(vocab.start_word)] + [vocab(w) for w in caption_tokens(caption)] + [vocab(vocab.end_word)]
+
+
+def with_start(ids: list[int], words: list[str]) -> list[int]:
+    """A caption's word indices as the decoder scores them: the vocabulary's ``<start>`` first (a ``sample`` or
+    ``beam_search`` may leave it out; the decoder was trained to predict it first from the image)."""
+    start = words.index("<start>") if "<start>" in words else None
+    return list(ids) if start is None or list(ids[:1]) == [start] else [start, *ids]

@@ -1,6 +1,6 @@
 """Probes of a facial keypoints submission (run in the sandboxed child; see ``autograder.probes``).
 
-The student's modules (``data_load``, ``models``, ``face_pipeline``) are imported
+The student's modules (``data_load``, ``models``, ``face_pipeline``, ``filters``) are imported
 from the sandbox, the working folder. Inputs come from ``grader_inputs/``:
 visible generated faces (a CSV and images), the grader's own preprocessed
 training batch, held-out images WITHOUT their labels, and photos. Every probe
@@ -42,6 +42,7 @@ def data_pipeline(csv_file: str, root_dir: str, indices: list[int], samples_file
 
     ``transforms``: ``[{"name": "Rescale", "args": [100], "key": "rescale_100"}, ...]``; a
     transform named ``"Normalize+ToTensor"`` chains the two. Results are keyed by ``key``.
+    A transform may name its own ``"samples_file"`` and ``"seed"`` (default: ``samples_file``, ``seed``).
     """
     import data_load
 
@@ -52,7 +53,7 @@ def data_pipeline(csv_file: str, root_dir: str, indices: list[int], samples_file
     def run(spec: dict) -> list[dict]:
         parts = [getattr(data_load, name)(*spec.get("args", [])) for name in spec["name"].split("+")]
         outputs = []
-        for raw in _load_samples(samples_file):
+        for raw in _load_samples(spec.get("samples_file", samples_file)):
             sample = {"image": raw["image"].copy(), "keypoints": raw["keypoints"].copy()}
             for part in parts:
                 sample = part(sample)
@@ -61,7 +62,7 @@ def data_pipeline(csv_file: str, root_dir: str, indices: list[int], samples_file
 
     results = {"dataset": attempt(dataset)}
     for spec in transforms:
-        seed_everything(seed)
+        seed_everything(spec.get("seed", seed))
         results[spec["key"]] = attempt(run, spec)
     return results
 
@@ -197,3 +198,21 @@ def face_pipeline(photos: list[str], points: list) -> dict:
         return {"type": "builtins.list", "faces": described}
 
     return {"photos": [attempt(run, path) for path in photos]}
+
+
+# ----------------------------------------------------------------------------- fun filters
+def sunglasses(image_files: list[str], keypoints: list) -> dict:
+    """``filters.apply_sunglasses`` on each image (read here) with its (68, 2) pixel keypoints.
+
+    Returns ``{"faces": [{"output": array, "input_after": array}, ...]}``: the
+    returned image, and the input array as it is after the call (the parent
+    compares it with its own copy to see whether the call changed it).
+    """
+    import filters
+
+    def run(path: str, points: list) -> dict:
+        image = read_image(path)  # (H, W, 3) uint8 RGB
+        out = filters.apply_sunglasses(image, np.asarray(points, dtype=np.float32))
+        return {"output": array_info(out), "input_after": array_info(image)}
+
+    return {"faces": [attempt(run, path, points) for path, points in zip(image_files, keypoints)]}

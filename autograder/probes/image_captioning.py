@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.probes import array_info, attempt, type_name
-from autograder.probes.caption_inputs import encode_caption, transformed_images
+from autograder.probes.caption_inputs import encode_caption, transformed_images, with_start
 from autograder.probes.image_captioning_attention import (  # the attention lesson's probes, part of this project
     attention_captions,  # noqa: F401
     attention_shapes,  # noqa: F401
@@ -182,7 +182,13 @@ def _load_trained(model_dir: str):
 
 def captions(model_dir: str, image_dir: str, names: list[str], max_len: int, beam_images: int) -> dict:
     """Greedy ``sample`` word indices of the student's saved model for each held-out image, and
-    ``beam_search`` with k=1 and k=3 on the first ``beam_images`` of them (if the decoder has it)."""
+    ``beam_search`` with k=1 and k=3 on the first ``beam_images`` of them (if the decoder has it).
+
+    For those images, also the decoder's raw teacher-forced scores of the greedy and of the k=3
+    captions (``greedy_scores``, ``beam3_scores``: a (L, V) tensor per caption of L words, from
+    ``forward``; ``with_start`` puts <start> first), so that the parent can compute each caption's
+    log-probability under the model.
+    """
     encoder, decoder, words, image_size = _load_trained(model_dir)
     ids, features_kept = [], []
     with torch.no_grad():
@@ -199,4 +205,12 @@ def captions(model_dir: str, image_dir: str, names: list[str], max_len: int, bea
             return [[int(i) for i in decoder.beam_search(f.view(1, -1), beam_size=k, max_len=max_len)]
                     for f in features_kept]
 
-    return {"ids": ids, "words": [str(w) for w in words], "beam1": attempt(beam, 1), "beam3": attempt(beam, 3)}
+    def teacher_forced(captions: list[list[int]]) -> list[torch.Tensor]:
+        with torch.no_grad():
+            return [decoder(f.view(1, -1), torch.tensor([with_start(ids, words)], dtype=torch.long))[0].clone()
+                    for f, ids in zip(features_kept, captions)]  # (L, V) each
+
+    beam1, beam3 = attempt(beam, 1), attempt(beam, 3)
+    return {"ids": ids, "words": [str(w) for w in words], "beam1": beam1, "beam3": beam3,
+            "greedy_scores": attempt(teacher_forced, ids[:beam_images]),
+            "beam3_scores": attempt(teacher_forced, beam3["value"]) if "value" in beam3 else beam3}
