@@ -1,6 +1,9 @@
 """Grading the facial keypoints project: the reference gets full marks, the lessons zero for every stub."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from grading import by_id, copy_solution, grade, grade_lessons, train_copy
@@ -75,6 +78,26 @@ def test_planted_mistakes_in_the_transforms_and_the_filter_are_caught(tmp_path):
         assert tests[check]["score"] == 0 and says in tests[check]["output"], (check, tests[check]["output"])
     for check in ("dataset", "rescale", "random-crop", "flip", "normalize"):  # the mistakes touch nothing else
         assert tests[check]["status"] == "passed", (check, tests[check]["output"])
+
+
+def test_a_poor_model_after_a_failed_transform_is_blamed_on_the_transform(tmp_path):
+    """Trained on keypoints that Rescale left behind, a model scores badly on held-out faces; the accuracy check's
+    feedback names the Rescale failure first instead of only hinting "train longer" (here: an untrained model)."""
+    folder = copy_solution(PROJECT, tmp_path / "submission")
+    source = (folder / "data_load.py").read_text()
+    line = 'return {"image": resized, "keypoints": keypoints * scale}'
+    assert source.count(line) == 1
+    (folder / "data_load.py").write_text(source.replace(line, 'return {"image": resized, "keypoints": keypoints}'))
+    saved = subprocess.run([sys.executable, "-c", "import models, training; training.save_checkpoint(models.Net())"],
+                           cwd=folder, capture_output=True, text=True, timeout=120)
+    assert saved.returncode == 0, saved.stderr
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    assert tests["rescale"]["score"] == 0
+    accuracy = tests["heldout-nme"]
+    assert accuracy["status"] == "failed"
+    assert accuracy["output"].startswith('Probably caused by an earlier failure: "Rescale'), accuracy["output"]
+    assert "Expected:" in accuracy["output"], "the check's own feedback follows"
+    assert "earlier failure" not in tests["photo-faces"]["output"]
 
 
 def test_held_out_labels_never_reach_the_sandbox():

@@ -743,6 +743,10 @@ def _score_sunglasses(ctx: Context, value: dict) -> Scored:
                        "mouth; a new image of the same shape, the input untouched.")
 
 
+TRAINED_WITH = ("dataset", "rescale", "random-crop", "center-crop", "random-rotate", "flip", "color-jitter",
+                "normalize", "net-shape", "training")
+"""The checks of the parts a saved model was trained with: a failed one is named first by the accuracy checks."""
+
 CHECKS = [
     Check("dataset",
           "Dataset: length and sample format", 8, "data_pipeline", _pipeline_args, _score_dataset,
@@ -777,7 +781,7 @@ CHECKS = [
           _score_loss, needs=("models.py",), slow=True),
     Check("heldout-nme",
           "Keypoint accuracy of your saved model on held-out faces (NME)", 15, "heldout_predictions", _model_args,
-          _score_accuracy, needs=("data_load.py", "models.py", MODEL), slow=True),
+          _score_accuracy, needs=("data_load.py", "models.py", MODEL), slow=True, uses=TRAINED_WITH),
     Check("photo-faces",
           "Haar faces + keypoints on a real photo", 8, "face_pipeline",
           lambda ctx: {"photos": [f"{ctx.box.root}/{p}" for p in ctx.inputs["photos"]],
@@ -788,5 +792,6 @@ CHECKS = [
           needs=("filters.py", "face_pipeline.py")),
     Check("mirrored-nme",
           "Keypoint accuracy on mirrored held-out faces (instructor)", 5, "heldout_predictions", _model_args,
-          _score_mirrored, needs=("data_load.py", "models.py", MODEL), slow=True, visibility="after_published"),
+          _score_mirrored, needs=("data_load.py", "models.py", MODEL), slow=True, visibility="after_published",
+          uses=TRAINED_WITH),
 ]

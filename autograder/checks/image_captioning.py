@@ -471,6 +471,9 @@ def _score_beam_uses_k(ctx: Context, value: dict) -> Scored:
     return Scored(1.0, f"beam_search uses its beams: {observed}.", extras)
 
 
+PARTS = ("vocabulary", "loader", "encoder", "decoder")
+"""The checks of the parts every training run builds on: a failed one is named first by the later checks."""
+
 CHECKS = [
     Check("vocabulary",
           "Vocabulary: threshold, special words, unknown words", 10, "vocabulary_and_loader", _data_args,
@@ -489,22 +492,23 @@ CHECKS = [
           needs=("model.py",)),
     Check("training",
           "Training: the loss falls in a short seeded run", 10, "short_run", _run_args, _score_short_run,
-          needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
+          needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True, uses=PARTS),
     Check("uses-image",
           "The model uses the image (true vs shuffled image-caption pairs)", 10, "short_run", _run_args,
-          _score_uses_image, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
+          _score_uses_image, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True, uses=PARTS),
     Check("sample",
           "sample(): a valid caption (ints in range, stops at <end>, a real sentence)", 10, "short_run", _run_args,
-          _score_sample, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True),
+          _score_sample, needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True, uses=PARTS),
     Check("caption-quality",
           "Caption quality of your saved model on held-out images (BLEU-4, semantic accuracy)", 20, "captions",
-          _caption_args, _score_quality, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
+          _caption_args, _score_quality, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True,
+          uses=(*PARTS, "training", "sample")),
     Check("beam-search",
           "Beam search: k=1 equals greedy, k=3 gives valid captions", 2, "captions", _caption_args,
-          _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
+          _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True, uses=("sample",)),
     Check("beam-search-uses-k",
           "Beam search uses its k beams: captions more probable than greedy's", 3, "captions", _caption_args,
-          _score_beam_uses_k, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True),
+          _score_beam_uses_k, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True, uses=("sample",)),
 ]
 
 

@@ -212,6 +212,8 @@ def _score_spatial(ctx: Context, value: dict) -> Scored:
 
 
 NEEDS_MODEL = (*STUDENT_FILES, *MODEL_FILES)
+ATTENTION_PARTS = ("vocabulary", "loader", "attention-weights", "attention-decoder")
+"""The checks of the parts every attention run builds on (the first two are Show and Tell's, graded before)."""
 CHECKS = [
     Check("attention-weights",
           "Attention: weights non-negative, summing to 1 over the cells; context their weighted sum", 5,
@@ -221,17 +223,19 @@ CHECKS = [
           _score_decoder, needs=("model.py", "attention.py")),
     Check("attention-training",
           "Attention training: the loss falls in a short seeded run", 5, "attention_short_run", _attention_run_args,
-          _score_short_run, needs=STUDENT_FILES, slow=True),
+          _score_short_run, needs=STUDENT_FILES, slow=True, uses=ATTENTION_PARTS),
     Check("attention-uses-image",
           "Attention: the model uses the image (true vs shuffled pairs)", 5, "attention_short_run",
-          _attention_run_args, _score_uses_image, needs=STUDENT_FILES, slow=True),
+          _attention_run_args, _score_uses_image, needs=STUDENT_FILES, slow=True, uses=ATTENTION_PARTS),
     Check("attention-sample",
           "Attention sample(): valid captions with one weight row per word", 5, "attention_short_run",
-          _attention_run_args, _score_sample, needs=STUDENT_FILES, slow=True),
+          _attention_run_args, _score_sample, needs=STUDENT_FILES, slow=True, uses=ATTENTION_PARTS),
     Check("attention-quality",
           "Attention model: caption quality on held-out images (BLEU-4, semantic accuracy)", 10,
-          "attention_captions", _caption_args, _score_quality, needs=NEEDS_MODEL, slow=True),
+          "attention_captions", _caption_args, _score_quality, needs=NEEDS_MODEL, slow=True,
+          uses=(*ATTENTION_PARTS, "attention-training", "attention-sample")),
     Check("attention-spatial",
           "Attention is spatial: the shape word looks at the object", 10, "attention_captions", _caption_args,
-          _score_spatial, needs=NEEDS_MODEL, slow=True),
+          _score_spatial, needs=NEEDS_MODEL, slow=True,
+          uses=("attention-weights",)),
 ]
