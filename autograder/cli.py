@@ -1,7 +1,7 @@
 """The autograder's command line (``python -m autograder --help``).
 
     grade <project> <submission_dir> --results results.json [--html report.html] [--student ID]
-    check <project> [dir]                       the student's self-check (visible checks)
+    check <project> [dir] [--notebook N]        the student's self-check (visible checks; one notebook's)
     batch <project> <submissions_dir> --out DIR [--jobs N]   also graded/index.html, the cohort page
     gradescope <project> --out autograder.zip   a Gradescope autograder bundle
     scorecard                                   grade solutions/ and lessons/ of both projects
@@ -65,22 +65,12 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from autograder.grader import grade_submission
-    from autograder.heldout_seed import PUBLIC_SEED, Seed
-    from autograder.html_report import write_html
     from autograder.paths import LESSONS_DIR
-    from autograder.summary import print_probe, print_progress, print_summary
+    from autograder.selfcheck import self_check
 
     folder = Path(args.dir) if args.dir else (Path.cwd() if Path.cwd().name == args.project
                                               else LESSONS_DIR / args.project)
-    out = Path(args.out)
-    print(f"self-check of {folder} ({args.project}); visible checks only, public held-out seed")
-    report = grade_submission(args.project, folder, out / "results.json", seed=Seed(PUBLIC_SEED, "public"),
-                              limits=_limits(args), visible_only=True, on_check=print_progress,
-                              on_probe=print_probe)
-    write_html(report, out / "report.html")
-    print_summary(report.as_json(), sys.stdout)
-    print(f"details: {out / 'report.html'}")
+    self_check(args.project, folder, notebook=args.notebook, out=Path(args.out), limits=_limits(args))
     return 0
 
 
@@ -163,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("project", choices=project_names())
     check.add_argument("dir", nargs="?", help="your project folder (default: the current folder if it is the "
                                               "project's, else lessons/<project>)")
+    check.add_argument("--notebook", default=None,
+                       help="only the checks of one notebook's parts: its number or name (e.g. 1 or "
+                            "1_load_and_visualize)")
     check.add_argument("--out", default="selfcheck",
                        help="folder for results.json and report.html (default selfcheck/)")
     _add_limits(check)

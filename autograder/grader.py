@@ -108,7 +108,7 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
                      seed: int | Seed | None = None, limits: Limits | None = None, visible_only: bool = False,
                      on_check=None, on_probe=None, secret_file: str | Path | None = None,
                      allow_unsandboxed: bool = False, student: str | None = None,
-                     submission_metadata: str | Path | None = None) -> Report:
+                     submission_metadata: str | Path | None = None, only=None) -> Report:
     """Grade ``submission_dir`` and write ``results_path``; returns the report.
 
     ``seed`` (from a caller in this process) or ``secret_file``, else ``$AUTOGRADER_SEED``, else the
@@ -116,7 +116,8 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
     ``submission_metadata``): the student whose variant of the held-out data to grade with
     (``variants.for_student``; a secret seed only). ``allow_unsandboxed``: grade with a secret seed even
     when the child cannot be sandboxed. ``visible_only``: run only the checks students see (the
-    self-check). ``on_probe(done, total, probe, seconds)`` is called as each probe finishes in the child and
+    self-check); ``only``: only the checks with these ids (one notebook's, ``selfcheck.notebook_checks``).
+    ``on_probe(done, total, probe, seconds)`` is called as each probe finishes in the child and
     ``on_check(result)`` after each check is scored (progress display).
     """
     started = time.perf_counter()
@@ -128,7 +129,7 @@ def grade_submission(project: str, submission_dir: str | Path, results_path: str
         write_json(results_path, Report(info.name, [], output=f"The grader failed: {err}",
                                         submission=str(submission_dir)).as_json())
         raise
-    checks = [c for c in checks if c.visibility == "visible" or not visible_only]
+    checks = [c for c in checks if (c.visibility == "visible" or not visible_only) and (only is None or c.id in only)]
     report = Report(info.name, [CheckResult(c.id, c.name, c.points, output="Not run: grading did not finish.",
                                             visibility=c.visibility) for c in checks],
                     output="Grading did not finish.", submission=str(submission_dir))

@@ -83,6 +83,9 @@ class Check:
     """A training or whole-test-set check: its probe gets ``Limits.slow_check_timeout``, not ``check_timeout``."""
     seed: int = 0
     """Seed for random, NumPy and torch in the child (public: it is not the held-out seed)."""
+    notebook: str = ""
+    """The lesson notebook (file stem) where the student writes the part this check grades: its last cell runs
+    the self-check of those checks (``autograder.selfcheck.notebook_checks``)."""
     uses: tuple[str, ...] = ()
     """Ids of earlier checks whose parts this check's outcome depends on (the held-out accuracy uses the data
     pipeline): when this check fails after one of them failed, its feedback names that one first."""
