@@ -1,6 +1,7 @@
 """lessons/ is generated from solutions/: regenerating must change nothing."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -89,3 +90,19 @@ def test_notebook_solution_cells_are_cleared(tmp_path):
 def test_every_solutions_folder_is_a_registered_project():
     assert project_folders(SOLUTIONS_DIR) == projects()
     assert project_folders(LESSONS_DIR) == projects()
+
+
+@pytest.mark.parametrize("project", projects())
+def test_every_stub_is_announced_by_exactly_one_notebook(project):
+    """Each notebook's introduction ends with "What you write here:"; together they name every stub of the
+    project's files once (a stub added to a file without a notebook saying so fails here)."""
+    stubs = {name for path in (LESSONS_DIR / project).glob("*.py")
+             for name in re.findall(r"not implemented yet: ([\w.]+)", path.read_text())}
+    assert stubs
+    announced = []
+    for path in sorted((SOLUTIONS_DIR / project).glob("*.ipynb")):
+        intro = nbformat.read(path, as_version=4).cells[0].source
+        assert "**What you write here:**" in intro, path.name
+        said = intro.split("**What you write here:**", 1)[1]
+        announced += [name for name in re.findall(r"`([\w.]+)`", said) if name in stubs]
+    assert sorted(announced) == sorted(stubs)

@@ -294,11 +294,12 @@ def _score_dataset(ctx: Context, value: dict) -> Scored:
             break
         if keypoints["type"] != "numpy.ndarray" or tuple(keypoints["shape"] or ()) != (68, 2):
             problems.append(feedback("keypoints: numpy.ndarray (68, 2) float (x, y in pixels)", shape_text(keypoints),
-                                     "reshape the 136 numbers of the row to (68, 2)"))
+                                     "__init__ already read the CSV into self.keypoints, (N, 68, 2): "
+                                     "return self.keypoints[idx]"))
             break
         if not np.allclose(keypoints["value"].numpy(), truth[index], atol=KEYPOINT_ATOL):
             problems.append(feedback(f"dataset[{index}]['keypoints'] = row {index} of the CSV as (x, y) pairs",
-                                     "different numbers", "x0, y0, x1, y1, ...: reshape(68, 2), not (2, 68)"))
+                                     "different numbers", "row idx of self.keypoints, in (x, y) order"))
             break
     if problems:
         raise Fail(problems[0])
