@@ -33,6 +33,14 @@ LIMITS = Limits(threads=THREADS)
 """The grader's default limits, with ``THREADS`` threads in the child."""
 
 
+def plant(folder: Path, name: str, line: str, mistake: str) -> None:
+    """Replace ``line``, which must occur exactly once in ``folder / name``, with ``mistake`` (a planted bug)."""
+    path = Path(folder) / name
+    source = path.read_text()
+    assert source.count(line) == 1, f"{name}: {line!r} occurs {source.count(line)} times"
+    path.write_text(source.replace(line, mistake))
+
+
 def train_copy(project: str, folder: Path, data_root: Path) -> Path:
     """Train the reference model inside ``folder`` (a solution copy) on ``data_root``; returns ``folder``."""
     env = {**os.environ, DATA_ROOT_ENV: str(data_root), "OMP_NUM_THREADS": str(THREADS)}

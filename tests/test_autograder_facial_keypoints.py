@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from grading import by_id, copy_solution, grade, grade_lessons, train_copy
+from grading import by_id, copy_solution, grade, grade_lessons, plant, train_copy
 
 from autograder.checks import Context
 from autograder.checks.facial_keypoints import CHECKS, prepare
@@ -67,9 +67,7 @@ PLANTED = {
 def test_planted_mistakes_in_the_transforms_and_the_filter_are_caught(tmp_path):
     folder = copy_solution(PROJECT, tmp_path / "submission")
     for path, line, mistake, _ in PLANTED.values():
-        source = (folder / path).read_text()
-        assert source.count(line) == 1, line
-        (folder / path).write_text(source.replace(line, mistake))
+        plant(folder, path, line, mistake)
     filters = folder / "filters.py"
     filters.write_text(filters.read_text().replace("from cvdata.face_layout import ",
                                                    "from cvdata.face_layout import INNER_LIPS, OUTER_LIPS, "))
@@ -84,10 +82,8 @@ def test_a_poor_model_after_a_failed_transform_is_blamed_on_the_transform(tmp_pa
     """Trained on keypoints that Rescale left behind, a model scores badly on held-out faces; the accuracy check's
     feedback names the Rescale failure first instead of only hinting "train longer" (here: an untrained model)."""
     folder = copy_solution(PROJECT, tmp_path / "submission")
-    source = (folder / "data_load.py").read_text()
-    line = 'return {"image": resized, "keypoints": keypoints * scale}'
-    assert source.count(line) == 1
-    (folder / "data_load.py").write_text(source.replace(line, 'return {"image": resized, "keypoints": keypoints}'))
+    plant(folder, "data_load.py", 'return {"image": resized, "keypoints": keypoints * scale}',
+          'return {"image": resized, "keypoints": keypoints}')
     saved = subprocess.run([sys.executable, "-c", "import models, training; training.save_checkpoint(models.Net())"],
                            cwd=folder, capture_output=True, text=True, timeout=120)
     assert saved.returncode == 0, saved.stderr

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from grading import by_id, copy_solution, grade, grade_lessons, train_copy
+from grading import by_id, copy_solution, grade, grade_lessons, plant, train_copy
 
 from autograder.checks import Context
 from autograder.checks import image_captioning as ic_checks
@@ -47,11 +47,8 @@ def test_the_lessons_get_zero_for_every_stub(tmp_path):
 
 def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_path):
     folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
-    source = (folder / "attention.py").read_text()
-    uniform = source.replace("alpha = F.softmax(scores, dim=1)  # (N, P)",
-                             "alpha = torch.full_like(scores, 1.0 / scores.shape[1])  # (N, P): looks nowhere")
-    assert uniform != source
-    (folder / "attention.py").write_text(uniform)
+    plant(folder, "attention.py", "alpha = F.softmax(scores, dim=1)  # (N, P)",
+          "alpha = torch.full_like(scores, 1.0 / scores.shape[1])  # (N, P): looks nowhere")
     tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
     spatial = tests["attention-spatial"]
     assert spatial["score"] == 0 and "uniform attention" in spatial["output"], spatial["output"]
@@ -61,11 +58,8 @@ def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_p
 
 def test_a_beam_search_that_ignores_k_is_caught(trained_reference, tmp_path):
     folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
-    source = (folder / "model.py").read_text()
-    greedy = source.replace("top_scores, top = totals.topk(min(beam_size, totals.numel()))",
-                            "top_scores, top = totals.topk(1)  # one beam, whatever beam_size says")
-    assert greedy != source
-    (folder / "model.py").write_text(greedy)
+    plant(folder, "model.py", "top_scores, top = totals.topk(min(beam_size, totals.numel()))",
+          "top_scores, top = totals.topk(1)  # one beam, whatever beam_size says")
     tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
     assert tests["beam-search"]["status"] == "passed", tests["beam-search"]["output"]  # k=1 is still greedy
     uses_k = tests["beam-search-uses-k"]
@@ -74,11 +68,8 @@ def test_a_beam_search_that_ignores_k_is_caught(trained_reference, tmp_path):
 
 def test_a_decoder_that_ignores_the_image_is_caught(tmp_path):
     folder = copy_solution(PROJECT, tmp_path / "submission")
-    source = (folder / "model.py").read_text()
-    blind = source.replace("inputs = torch.cat([features.unsqueeze(1), words], dim=1)",
-                           "inputs = torch.cat([torch.zeros_like(features).unsqueeze(1), words], dim=1)")
-    assert blind != source
-    (folder / "model.py").write_text(blind)
+    plant(folder, "model.py", "inputs = torch.cat([features.unsqueeze(1), words], dim=1)",
+          "inputs = torch.cat([torch.zeros_like(features).unsqueeze(1), words], dim=1)")
     tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
     assert tests["training"]["status"] == "passed"
     uses_image = tests["uses-image"]
