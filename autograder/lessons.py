@@ -10,7 +10,9 @@ One rule for both kinds of file, nbgrader's: whatever lies between
   one solution cell). Each solution region becomes
   ``raise NotImplementedError("not implemented yet: <function>")`` at the region's
   indentation, so docstrings with shapes stay, the module still imports, and only
-  calling a stub fails. A notice at the top says where to edit.
+  calling a stub fails. A region directly in a class body (a config dataclass's
+  fields: the student's design) becomes ``pass`` instead, since a ``raise`` there
+  would fail at import. A notice at the top says where to edit.
 - Anything else (images, READMEs) is copied as it is; caches, checkpoints and
   other generated artefacts (``IGNORED``) are skipped.
 
@@ -39,6 +41,7 @@ IGNORED = (
 
 _PLACEHOLDER = "__WHERE__"
 _PY_STUB = f'# YOUR CODE HERE\nraise NotImplementedError("not implemented yet: {_PLACEHOLDER}")'
+_CLASS_BODY_STUB = "pass  # your fields (with defaults) and methods"
 _NB_STUB = '# YOUR CODE HERE\nraise NotImplementedError("not implemented yet: this cell")'
 
 
@@ -61,9 +64,11 @@ def _clear_solutions(source: str) -> str:
 
 
 def _name_stubs(source: str, path: Path) -> str:
-    """Replace each stub's placeholder with the qualified name of its enclosing function."""
+    """Replace each stub's placeholder with the qualified name of its enclosing function; a stub directly in a
+    class body becomes ``_CLASS_BODY_STUB``."""
     tree = ast.parse(source, filename=str(path))
     names: dict[int, str] = {}
+    in_class_body: set[int] = set()
 
     def visit(node: ast.AST, scope: tuple[str, ...]) -> None:
         for child in ast.iter_child_nodes(node):
@@ -72,12 +77,18 @@ def _name_stubs(source: str, path: Path) -> str:
             else:
                 if isinstance(child, ast.Raise) and _PLACEHOLDER in ast.unparse(child):
                     names[child.lineno] = ".".join(scope) or path.stem
+                    if isinstance(node, ast.ClassDef):
+                        in_class_body.add(child.lineno)
                 visit(child, scope)
 
     visit(tree, ())
     lines = source.split("\n")
     for lineno, name in names.items():
-        lines[lineno - 1] = lines[lineno - 1].replace(_PLACEHOLDER, name)
+        line = lines[lineno - 1]
+        if lineno in in_class_body:
+            lines[lineno - 1] = line[:len(line) - len(line.lstrip())] + _CLASS_BODY_STUB
+        else:
+            lines[lineno - 1] = line.replace(_PLACEHOLDER, name)
     return "\n".join(lines)
 
 

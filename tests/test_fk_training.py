@@ -60,6 +60,32 @@ def test_seeded_training_decreases_the_loss(faces_small):
     assert history[-1]["seconds"] >= history[0]["seconds"] > 0
 
 
+@pytest.mark.parametrize("loss, optimizer", [("mse", "sgd"), ("smooth_l1", "adam")])
+def test_the_chosen_loss_and_optimiser_are_the_ones_used(faces_small, loss, optimizer, monkeypatch):
+    """Notebook 2's choices: ``train`` steps with the named optimiser and takes the named loss of every batch."""
+    used = {"optimizers": [], "losses": 0}
+    build, loss_fn = training.OPTIMIZERS[optimizer], training.LOSSES[loss]
+
+    def spy_optimizer(params, cfg):
+        used["optimizers"].append(type(opt := build(params, cfg)).__name__)
+        return opt
+
+    def spy_loss(pred, target):
+        used["losses"] += 1
+        return loss_fn(pred, target)
+
+    monkeypatch.setitem(training.OPTIMIZERS, optimizer, spy_optimizer)
+    monkeypatch.setitem(training.LOSSES, loss, spy_loss)
+    config = _tiny(epochs=1, loss=loss, optimizer=optimizer, lr=1e-3)
+    train_loader, _, _ = training.make_loaders(faces_small, config)
+    history = training.train(models.Net(), train_loader, None, config, device=torch.device("cpu"), progress=False)
+    assert used == {"optimizers": [{"sgd": "SGD", "adam": "Adam"}[optimizer]], "losses": len(train_loader)}
+    assert math.isfinite(history[0]["train_loss"])
+    for bad in ({"optimizer": "rmsprop"}, {"loss": "huber"}, {"lr": 0.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            _tiny(**bad)
+
+
 def test_time_budget_stops_training(faces_small):
     train_loader, _, _ = training.make_loaders(faces_small, _tiny())
     config = _tiny(epochs=50, time_budget_s=0.0)  # out of time after the first batch

@@ -55,6 +55,21 @@ def test_py_stub_keeps_docstrings_and_names_the_function():
         namespace["Box"]().area(2, 3)
 
 
+def test_a_region_in_a_class_body_becomes_pass_so_the_module_imports():
+    """A config dataclass whose fields are the student's design: a raise there would fail at import."""
+    source = (
+        '"""A module."""\nfrom dataclasses import dataclass\n\n\n@dataclass\nclass Config:\n    """Sizes."""\n\n'
+        "    kept: int = 1\n    ### BEGIN SOLUTION\n    width: int = 8\n    ### END SOLUTION\n\n\n"
+        "def build(config):\n    ### BEGIN SOLUTION\n    return config.width\n    ### END SOLUTION\n"
+    )
+    out = lesson_py(source, Path("proj/config.py"))
+    namespace: dict = {}
+    exec(compile(out, "config.py", "exec"), namespace)
+    assert vars(namespace["Config"]()) == {"kept": 1}, "the student's fields are gone, the given ones stay"
+    with pytest.raises(NotImplementedError, match="not implemented yet: build"):
+        namespace["build"](namespace["Config"]())
+
+
 def test_py_without_solution_regions_is_copied_as_it_is():
     given = '"""Given helpers."""\n\n\ndef helper():\n    return 1\n'
     out = lesson_py(given, Path("proj/helpers.py"))

@@ -11,8 +11,9 @@ tests; it imports the student's own ``data_load`` and ``models``.
   once and kept in memory. The validation faces are a seeded share of the
   training CSV (``TrainConfig.val_fraction``): choose epochs, learning rate and
   network on them, and measure the test faces once, at the end.
-- ``train(net, train_loader, val_loader, config)``: AdamW with a one-cycle
-  learning rate over the epochs or the time budget; returns per-epoch records.
+- ``train(net, train_loader, val_loader, config)``: the loss and optimiser
+  named in ``config`` (your choice, in notebook 2) with a one-cycle learning
+  rate over the epochs or the time budget; returns per-epoch records.
 - ``evaluate_nme(net, loader)``: NME (``cvdata.keypoint_metrics``) on a loader.
 - ``save_checkpoint`` / ``load_checkpoint``: ``saved_models/keypoints_model.pt``.
 """
@@ -39,14 +40,23 @@ from data_load import INPUT_SIZE, FacialKeypointsDataset, test_transform, train_
 from models import Net, NetConfig
 
 __all__ = [
-    "MODEL_PATH", "TrainConfig", "InMemory", "lr_factor", "split_rows", "make_loaders", "train", "evaluate_nme",
-    "predict_keypoints", "save_checkpoint", "load_checkpoint", "nme",
+    "MODEL_PATH", "LOSSES", "OPTIMIZERS", "TrainConfig", "InMemory", "lr_factor", "split_rows", "make_loaders",
+    "train", "evaluate_nme", "predict_keypoints", "save_checkpoint", "load_checkpoint", "nme",
 ]
 
 MODEL_PATH = Path("saved_models/keypoints_model.pt")
 """Where notebook 2 saves the trained model and notebook 3 and the grader load it."""
 
 LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss, "smooth_l1": lambda p, t: F.smooth_l1_loss(p, t, beta=0.02)}
+"""``TrainConfig.loss``: on normalised coordinates (the image is 2 wide), so smooth L1 turns quadratic below 0.02."""
+
+OPTIMIZERS = {
+    "adamw": lambda params, c: torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay),
+    "adam": lambda params, c: torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay),
+    "sgd": lambda params, c: torch.optim.SGD(params, lr=c.lr, momentum=0.9, nesterov=True,
+                                             weight_decay=c.weight_decay),
+}
+"""``TrainConfig.optimizer``: each built from ``(parameters, config)``; SGD with Nesterov momentum 0.9."""
 
 
 @dataclass
@@ -61,11 +71,16 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     loss: str = "l1"  # "l1", "mse" or "smooth_l1", on normalised coordinates
+    optimizer: str = "adamw"  # "adamw", "adam" or "sgd"
     val_fraction: float = 0.1  # share of the training faces held back for validation (model selection)
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"TrainConfig.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"TrainConfig.optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr <= 0:
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
         if self.time_budget_s is not None and self.time_budget_s < 0:
             raise ValueError(f"TrainConfig.time_budget_s must be >= 0 or None, got {self.time_budget_s}")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -172,7 +187,8 @@ def train(
     device: torch.device | None = None,
     progress: bool = True,
 ) -> list[dict]:
-    """Train ``net`` in place; one record per epoch: epoch, train_loss, val_nme, seconds, images.
+    """Train ``net`` in place with ``config.loss`` and ``config.optimizer``; one record per epoch: epoch,
+    train_loss, val_nme, seconds, images.
 
     ``seconds`` counts training time only (evaluation excluded), cumulative.
     Training stops after ``config.epochs`` or as soon as ``config.time_budget_s``
@@ -187,7 +203,7 @@ def train(
     seed_everything(config.seed)
     net.to(device)
     loss_fn = LOSSES[config.loss]
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = OPTIMIZERS[config.optimizer](net.parameters(), config)
     total_steps = max(1, config.epochs * len(train_loader))
     step = 0
     history: list[dict] = []
