@@ -22,6 +22,8 @@ def test_facial_keypoints_train_py_with_epochs_has_no_time_budget():
     fixed = train.train_config(train.parse_args(command[1:]), on_cpu=True)
     assert fixed.time_budget_s is None and fixed.epochs == int(command[2])
     assert train.train_config(train.parse_args([]), on_cpu=True).time_budget_s == 180.0  # the student's default
+    chosen = train.train_config(train.parse_args(["--loss", "mse", "--optimizer", "sgd", "--lr", "0.06"]), True)
+    assert (chosen.loss, chosen.optimizer, chosen.lr) == ("mse", "sgd", 0.06)  # notebook 2's choices
     sys.modules.pop("train", None)
 
 

@@ -2,6 +2,7 @@
 
     python train.py                                    # synthetic faces, 3 minutes on a CPU
     python train.py --time-budget 60                   # a one-minute run
+    python train.py --loss mse --optimizer sgd --lr 0.06   # notebook 2's choices
     python train.py --data ../../datasets/real/facial_keypoints --epochs 40   # Udacity's faces, on a GPU
 
 Saves ``saved_models/keypoints_model.pt`` (``--out``): the weights with the
@@ -20,7 +21,7 @@ from cvdata.paths import data_root, faces_dir
 from cvdata.runtime import pick_device
 
 from models import Net
-from training import MODEL_PATH, TrainConfig, evaluate_nme, make_loaders, save_checkpoint, train
+from training import LOSSES, MODEL_PATH, OPTIMIZERS, TrainConfig, evaluate_nme, make_loaders, save_checkpoint, train
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="seconds of training (default: 180 on a CPU, none on a GPU)")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--loss", choices=sorted(LOSSES), default=TrainConfig.loss)
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=TrainConfig.optimizer)
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (GPU: 4 or more)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -46,7 +49,8 @@ def train_config(args: argparse.Namespace, on_cpu: bool) -> TrainConfig:
     model on any machine), so only without it does the CPU get its default time budget."""
     budget = args.time_budget if args.time_budget is not None or args.epochs else (180.0 if on_cpu else None)
     return TrainConfig(epochs=args.epochs or (10_000 if on_cpu else 40), time_budget_s=budget,
-                       batch_size=args.batch_size, lr=args.lr, num_workers=args.workers, seed=args.seed)
+                       batch_size=args.batch_size, lr=args.lr, loss=args.loss, optimizer=args.optimizer,
+                       num_workers=args.workers, seed=args.seed)
 
 
 def main(argv=None) -> int:
