@@ -26,7 +26,7 @@ img { max-width: 100%; } .log { color: #666; font-size: .85em; }
 .isolation { font-size: .9em; color: #555; margin: .6em 0; }
 .isolation.unsandboxed { color: #fff; background: #c62828; padding: .6em 1em; border-radius: 6px; font-weight: 600; }
 .answers { border: 1px solid #ddd; border-left: 6px solid #5b7bd5; border-radius: 6px; padding: .6em 1em; }
-.answers .question { color: #444; margin-top: 1em; } .answers .unanswered { color: #a33; font-style: italic; }
+.answers .question { color: #444; margin-top: 1em; } .answers .answer { border-left: 3px solid #9bc; padding-left: .8em; } .answers .unanswered { color: #a33; font-style: italic; }
 """
 
 
@@ -164,8 +164,19 @@ def render_html(report: Report) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _markdown(text: str) -> str:
+    """Markdown as HTML (nbconvert's renderer, ``mistune``), with raw HTML escaped and script links disarmed:
+    questions and answers come from the submitted notebooks."""
+    import mistune
+
+    return mistune.create_markdown(escape=True)(text)
+
+
 def _answers_section(report: Report) -> list[str]:
-    """The written answers, question by question, labelled as the instructor's to grade (no points here)."""
+    """The written answers, question by question, labelled as the instructor's to grade (no points here).
+
+    Questions and answers are Markdown cells; they are shown rendered, as in the notebook.
+    """
     if not report.answers and not report.answer_problems:
         return []
     done = sum(a.answered for a in report.answers)
@@ -175,8 +186,8 @@ def _answers_section(report: Report) -> list[str]:
         points = f" ({answer.points:g} points, by hand)" if answer.points else ""
         parts.append(f"<div class='question'><b>{html.escape(answer.notebook)}</b> "
                      f"<span class='tag'>{html.escape(answer.id)}{points}</span>"
-                     f"<pre>{html.escape(answer.question)}</pre></div>")
-        parts.append(f"<pre>{html.escape(answer.answer)}</pre>" if answer.answered
+                     f"{_markdown(answer.question)}</div>")
+        parts.append(f"<div class='answer'>{_markdown(answer.answer)}</div>" if answer.answered
                      else "<div class='unanswered'>not answered</div>")
     parts += [f"<div class='unanswered'>{html.escape(problem)}</div>" for problem in report.answer_problems]
     parts.append("</div>")

@@ -39,7 +39,7 @@ def test_answers_reach_the_report_without_points_and_bad_notebooks_are_named(tmp
     first = folder / "1_load_and_visualize.ipynb"
     nb = nbformat.read(first, as_version=4)
     cell = next(c for c in nb.cells if is_answer_cell(c))
-    cell.source = "Rescale must scale the keypoints <b>too</b>."
+    cell.source = "Rescale must scale the keypoints **too** <b>x</b> [a](javascript:alert(1))."
     nbformat.write(nb, first)
     (folder / "4_fun_filters.ipynb").write_text("{ not json")
     secret = tmp_path / "secret.ipynb"
@@ -62,5 +62,7 @@ def test_answers_reach_the_report_without_points_and_bad_notebooks_are_named(tmp
 
     page = render_html(report)
     assert "graded by your instructor" in page and "no points from this grader" in page
-    assert "Rescale must scale the keypoints &lt;b&gt;too&lt;/b&gt;." in page, "answers are shown, escaped"
+    assert "keypoints <strong>too</strong> &lt;b&gt;x&lt;/b&gt;" in page, "answers are rendered Markdown, HTML escaped"
+    assert "javascript:" not in page
+    assert "<strong>Q1.</strong>" in page, "the questions too"
     assert "not answered" in page and "not a readable notebook" in page
