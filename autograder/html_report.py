@@ -27,7 +27,8 @@ img { max-width: 100%; } .log { color: #666; font-size: .85em; }
 .isolation.unsandboxed { color: #fff; background: #c62828; padding: .6em 1em; border-radius: 6px; font-weight: 600; }
 .answers { border: 1px solid #ddd; border-left: 6px solid #5b7bd5; border-radius: 6px; padding: .6em 1em; }
 .answers .question { color: #444; margin-top: 1em; }
-.answers .answer { border-left: 3px solid #9bc; padding-left: .8em; } .answers .unanswered { color: #a33; font-style: italic; }
+.answers .answer { border-left: 3px solid #9bc; padding-left: .8em; }
+.answers .unanswered { color: #a33; font-style: italic; }
 """
 
 
