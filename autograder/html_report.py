@@ -103,19 +103,21 @@ def _captions_figure(result: CheckResult) -> str | None:
 
     columns = min(4, len(items))
     rows = -(-len(items) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.6 * rows), squeeze=False)
+    texts = [textwrap.fill(f"yours: {caption or '(empty)'}", 34) + "\n" + textwrap.fill(f"reference: {reference}", 34)
+             for _, caption, reference, _ in items]
+    lines = max(text.count("\n") + 1 for text in texts)  # the longest label sets every row's height
+    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, (3.0 + 0.2 * lines) * rows), squeeze=False,
+                             layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (image, caption, reference, ok) in zip(axes.flat, items):
+    for ax, (image, _, _, ok), text in zip(axes.flat, items, texts):
         ax.axis("on")
         ax.imshow(image)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title("true of the image" if ok else "not true of the image", fontsize=9,
                      color="green" if ok else "red")
-        text = textwrap.fill(f"yours: {caption or '(empty)'}", 34) + "\n" + textwrap.fill(f"reference: {reference}", 34)
         ax.set_xlabel(text, fontsize=8, loc="left")
-    fig.tight_layout()
     return _png(fig)
 
 
