@@ -6,13 +6,20 @@ scores each run with the grader's own scoring functions, and prints how often
 each variant passes each check:
 
 - facial keypoints: the reference ``Net``; ``constant`` (ignores the image:
-  predicts one learnt shape for every face); ``frozen`` (its weights cannot learn).
+  predicts one learnt shape for every face); ``frozen`` (its weights cannot learn);
+  and three designs a student might write instead of the reference, which must
+  pass as it does (the grader grades outcomes, not one architecture): ``own-plain``
+  (two plain conv layers, no batch norm, average-pooled to 4x4), ``own-bn`` (four
+  strided conv + batch norm stages, flattened at 7x7) and ``own-udacity``
+  (Udacity's classic: four conv + max-pool layers, a 256-unit linear layer and
+  dropout, 9.9 million parameters: about a second per step, so use few seeds).
 - image captioning: the reference; ``blind`` (the decoder is fed all-zero image
   features, so its loss still falls); ``no-feedback`` (``sample`` never feeds its
   own words back).
 
-The reference should pass every time and each broken variant fail the check
-aimed at it every time; the checks' steps and thresholds are set from these figures.
+The reference and the student designs should pass every time and each broken
+variant fail the check aimed at it every time; the checks' steps and thresholds
+are set from these figures.
 
     python benchmarks/grader_reliability.py --seeds 20 [--project facial_keypoints]
 """
@@ -51,6 +58,49 @@ class Net(_Net):
         super().__init__(config)
         for p in list(self.parameters())[:-1]:
             p.requires_grad_(False)
+"""),
+        "own-plain": ("models.py", """
+class Net(nn.Module):
+    def __init__(self, config=None):
+        super().__init__()
+        self.config = config or NetConfig()
+        self.body = nn.Sequential(
+            nn.AvgPool2d(4), nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * 16, 136))
+
+    def forward(self, x):
+        return self.body(x)
+"""),
+        "own-bn": ("models.py", """
+class Net(nn.Module):
+    def __init__(self, config=None):
+        super().__init__()
+        self.config = config or NetConfig()
+        layers, c_in = [], 1
+        for c_out, stride in ((16, 2), (32, 1), (64, 1), (64, 1)):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            c_in = c_out
+        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 7 * 7, 136))
+
+    def forward(self, x):
+        return self.body(x)
+"""),
+        "own-udacity": ("models.py", """
+class Net(nn.Module):
+    def __init__(self, config=None):
+        super().__init__()
+        self.config = config or NetConfig()
+        layers, c_in = [], 1
+        for c_out, kernel in ((32, 5), (64, 3), (128, 3), (256, 3)):
+            layers += [nn.Conv2d(c_in, c_out, kernel), nn.ReLU(), nn.MaxPool2d(2)]
+            c_in = c_out
+        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(256 * 12 * 12, 256), nn.ReLU(), nn.Dropout(0.3),
+                                  nn.Linear(256, 136))
+
+    def forward(self, x):
+        return self.body(x)
 """),
     },
     "image_captioning": {

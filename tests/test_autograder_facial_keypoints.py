@@ -96,6 +96,49 @@ def test_a_poor_model_after_a_failed_transform_is_blamed_on_the_transform(tmp_pa
     assert "earlier failure" not in tests["photo-faces"]["output"]
 
 
+OTHER_DESIGN = '''"""A student's own design: nothing like the reference, and the lesson's NetConfig (the contract only)."""
+from dataclasses import dataclass
+
+from torch import nn
+
+
+@dataclass
+class NetConfig:
+    input_size: int = 224
+    n_keypoints: int = 68
+    width: int = 16
+
+
+class Net(nn.Module):
+    def __init__(self, config=None):
+        super().__init__()
+        self.config = c = config or NetConfig()
+        self.body = nn.Sequential(
+            nn.AvgPool2d(4), nn.Conv2d(1, c.width, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c.width, 2 * c.width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * c.width * 16, 2 * c.n_keypoints))
+
+    def forward(self, x):
+        return self.body(x)
+'''
+
+
+def test_the_grader_grades_outcomes_not_one_architecture(tmp_path):
+    """Notebook 2 has students design Net: another design, with sizes of its own in NetConfig, earns the shape and
+    training points, and its checkpoint (saved by the given training.py) is loaded and measured by the grader."""
+    folder = copy_solution(PROJECT, tmp_path / "submission")
+    (folder / "models.py").write_text(OTHER_DESIGN)
+    saved = subprocess.run(
+        [sys.executable, "-c", "import models, training; training.save_checkpoint(models.Net(models.NetConfig(width=8)))"],
+        cwd=folder, capture_output=True, text=True, timeout=120)
+    assert saved.returncode == 0, saved.stderr
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json", only=("net-shape", "training", "heldout-nme")))
+    assert tests["net-shape"]["status"] == tests["training"]["status"] == "passed", \
+        (tests["net-shape"]["output"], tests["training"]["output"])
+    measured = tests["heldout-nme"]["output"]
+    assert "NME" in measured and "raised" not in measured and "could not" not in measured.lower(), measured
+
+
 def test_held_out_labels_never_reach_the_sandbox():
     box = make_sandbox(get_project(PROJECT), LESSONS_DIR / PROJECT)
     try:

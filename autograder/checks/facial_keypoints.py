@@ -97,7 +97,11 @@ LOWER_FACE_COVERED = 0.1
 """Sunglasses: at most this share of the mouth (48-67) and chin (6-10) keypoints may be (the reference covers none)."""
 EYE_POINTS = [*RIGHT_EYE, *LEFT_EYE]
 LOWER_FACE_POINTS = [*OUTER_LIPS, *INNER_LIPS, *range(6, 11)]
-LOSS_STEPS, LOSS_IMAGES, LOSS_LR = 40, 16, 1e-3
+LOSS_STEPS, LOSS_IMAGES, LOSS_LR = 80, 16, 1e-3
+"""Training: Adam steps, faces and learning rate of the short run. Students design their own network, so the run
+is long enough for plain designs, not only the reference: at 40 steps, designs unlike it (``own-*`` in
+``benchmarks/grader_reliability.py``: plain conv stacks, Udacity's classic) ended at 0.85-1.03 of the mean-shape
+loss and failed; at 80 they reach 0.26-0.45, the reference 0.00."""
 NET_INPUT = 224
 """The network's input size: (1, 224, 224) grayscale in [0, 1]."""
 LOSS_DROP = 0.5
@@ -590,7 +594,9 @@ def _score_loss(ctx: Context, value: dict) -> Scored:
     if last > LOSS_BELOW_MEAN_SHAPE * floor:
         raise Fail(feedback(f"the loss to fall below {LOSS_BELOW_MEAN_SHAPE:.0%} of the mean-shape loss "
                             "(predicting the average face, which ignores the image)", observed,
-                            "the network may not be using the image: check forward()"), NOT_USING_IMAGE_CREDIT,
+                            "the network may not be using the image (check forward()), or it learns slowly: batch "
+                            "norm after the convolutions and a smaller linear layer usually help"),
+                   NOT_USING_IMAGE_CREDIT,
                    extras)
     return Scored(1.0, f"The loss falls: {observed}.", extras)
 
