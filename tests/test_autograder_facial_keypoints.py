@@ -96,7 +96,7 @@ def test_a_poor_model_after_a_failed_transform_is_blamed_on_the_transform(tmp_pa
     assert "earlier failure" not in tests["photo-faces"]["output"]
 
 
-OTHER_DESIGN = '''"""A student's own design: nothing like the reference, and the lesson's NetConfig (the contract only)."""
+OTHER_DESIGN = '''"""A student's own design: nothing like the reference, with sizes of its own in NetConfig."""
 from dataclasses import dataclass
 
 from torch import nn
@@ -129,7 +129,8 @@ def test_the_grader_grades_outcomes_not_one_architecture(tmp_path):
     folder = copy_solution(PROJECT, tmp_path / "submission")
     (folder / "models.py").write_text(OTHER_DESIGN)
     saved = subprocess.run(
-        [sys.executable, "-c", "import models, training; training.save_checkpoint(models.Net(models.NetConfig(width=8)))"],
+        [sys.executable, "-c",
+         "import models, training; training.save_checkpoint(models.Net(models.NetConfig(width=8)))"],
         cwd=folder, capture_output=True, text=True, timeout=120)
     assert saved.returncode == 0, saved.stderr
     tests = by_id(grade(PROJECT, folder, tmp_path / "results.json", only=("net-shape", "training", "heldout-nme")))
