@@ -89,15 +89,26 @@ class TrainConfig:
 
 # ----------------------------------------------------------------------------- loss
 def caption_loss(scores: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean cross-entropy of ``scores (N, L, V)`` against ``captions (N, L)``.
+    """Mean cross-entropy of the decoder's scores against the words they predict: a scalar tensor.
 
-    With ``lengths (N,)`` only the first ``lengths[i]`` words of caption ``i`` count (padding is ignored).
+    Args:
+        scores: ``(N, L, V)`` raw scores (logits); ``scores[i, t]`` scores word ``t`` of caption ``i``.
+        captions: ``(N, L)`` long word indices, the targets (teacher forcing: the targets are the captions).
+        lengths: ``(N,)`` long, or None. None: every one of the ``N * L`` words counts (a batch of equal
+            lengths). Given: caption ``i`` is only its first ``lengths[i]`` words and the rest of its row is
+            padding; padding positions must not count at all -- neither in the sum nor in the number of words
+            it is divided by -- so the loss (and its gradient) does not depend on what the padding holds.
+
+    Returns:
+        ``()``: the mean over the words that count.
     """
+    ### BEGIN SOLUTION
     losses = F.cross_entropy(scores.transpose(1, 2), captions, reduction="none")  # (N, L)
     if lengths is None:
         return losses.mean()
     mask = torch.arange(captions.shape[1], device=captions.device)[None, :] < lengths[:, None]  # (N, L)
     return (losses * mask).sum() / mask.sum()
+    ### END SOLUTION
 
 
 def training_loss(decoder: nn.Module, output, captions: torch.Tensor, lengths: torch.Tensor | None = None
