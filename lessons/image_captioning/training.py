@@ -67,6 +67,7 @@ class TrainConfig:
     """Stop after this many seconds of training (evaluation excluded); None: run all epochs."""
     max_steps: int | None = None
     lr: float = 1e-3
+    """The learning rate of ``train``'s own Adam; an optimiser passed to ``train`` keeps its own rates."""
     lr_schedule: str = "constant"
     """"constant" or "cosine" (decays to 5% over the time budget, else over the epochs)."""
     grad_clip: float | None = 5.0
