@@ -39,6 +39,7 @@ def test_the_lessons_get_zero_for_every_stub(tmp_path):
     tests = grade_lessons(PROJECT, tmp_path / "results.json", "models/encoder.pt", "models/attention/encoder.pt")
     assert "not implemented yet: frequent_words" in tests[CHECKS[0].id]["output"]
     assert "not implemented yet: EncoderCNN.__init__" in tests[CHECKS[3].id]["output"]
+    assert "not implemented yet: caption_loss" in tests["caption-loss"]["output"]
     attention, decoder = (tests[check.id]["output"] for check in ATTENTION_CHECKS[:2])
     assert "not implemented yet: Attention.forward" in attention
     assert "not implemented yet: DecoderWithAttention.step" in decoder
@@ -54,6 +55,20 @@ def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_p
     assert spatial["score"] == 0 and "uniform attention" in spatial["output"], spatial["output"]
     for check in ATTENTION_CHECKS[:2]:  # still a distribution over the cells, the right shapes
         assert tests[check.id]["status"] == "passed", tests[check.id]["output"]
+
+
+def test_a_caption_loss_that_counts_the_padding_is_caught(trained_reference, tmp_path):
+    folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
+    plant(folder, "training.py", "    if lengths is None:\n        return losses.mean()\n",
+          "    if True:  # lengths ignored: the padding counts too\n        return losses.mean()\n")
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    loss = tests["caption-loss"]
+    assert loss["score"] < loss["max_score"] and loss["status"] == "failed", loss
+    assert "the 16 padding positions left out" in loss["output"] and "lengths ignored" in loss["output"], loss["output"]
+    assert "Hint: " in loss["output"]
+    blamed = {name: test["output"] for name, test in tests.items() if name != "caption-loss" and
+              (test["status"] != "passed" or "caption_loss" in test["output"])}
+    assert not blamed, blamed  # the saved model was trained before the mistake: every other check passes
 
 
 def test_a_beam_search_that_ignores_k_is_caught(trained_reference, tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -184,3 +185,48 @@ def test_decoding_by_length_gives_the_same_loss_and_gradients(attention):
     assert scores.shape == (n, 9, vocab_size)
     shortest = lengths.argsort()[:4]  # the first group: lengths 3, 3, 3, 4, padded only to 4
     assert (scores[shortest, 4:] == 0).all() and (scores[shortest, :4] != 0).any()
+
+
+def _short_cached_run(loaders, optimizer_of=None, schedule="constant"):
+    """Four cached steps on a random ResNet-50 pair; ``optimizer_of(encoder, decoder)`` builds the caller's
+    optimiser (None: ``train`` builds its own). Returns (encoder, decoder, optimizer or None, history)."""
+    train_loader, _ = loaders
+    torch.set_num_threads(1)
+    _, encoder, decoder = _pair(train_loader.dataset.vocab)
+    optimizer = optimizer_of(encoder, decoder) if optimizer_of else None
+    config = ic.training.TrainConfig(epochs=1, max_steps=4, images_per_step=8, cache_features=True,
+                                     calibrate_images=0, log_every=1, lr=1e-3, seed=0, lr_schedule=schedule)
+    history = ic.training.train(encoder, decoder, train_loader, config, device="cpu", progress=False,
+                                optimizer=optimizer)
+    return encoder, decoder, optimizer, history
+
+
+def test_the_callers_optimizer_gives_the_same_run_as_trains_own(loaders):
+    """Notebook 2 builds Adam over decoder + encoder.trainable_parameters() itself: the same model as before."""
+    def adam(encoder, decoder):
+        return torch.optim.Adam(list(decoder.parameters()) + encoder.trainable_parameters(), lr=1e-3)
+
+    _, own, _, own_history = _short_cached_run(loaders, schedule="cosine")
+    _, theirs, _, their_history = _short_cached_run(loaders, adam, schedule="cosine")
+    assert [row["loss"] for row in own_history] == [row["loss"] for row in their_history]
+    for a, b in zip(own.state_dict().values(), theirs.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_the_callers_optimizer_decides_what_trains_and_each_groups_rate_is_scheduled(loaders):
+    def groups(encoder, decoder):  # the decoder at 1e-3, embed at 1e-4; the norm layer after embed left out
+        return torch.optim.Adam([{"params": decoder.parameters()},
+                                 {"params": encoder.embed.parameters(), "lr": 1e-4}], lr=1e-3)
+
+    encoder, decoder, optimizer, history = _short_cached_run(loaders, groups, schedule="cosine")
+    assert history and all(math.isfinite(row["loss"]) for row in history)
+    factor = ic.training.lr_factor(ic.training.TrainConfig(lr_schedule="cosine"), 3, 4, 0.0)  # the last step's
+    assert factor < 1
+    assert [group["lr"] for group in optimizer.param_groups] == pytest.approx([1e-3 * factor, 1e-4 * factor])
+    norm = [p for p in encoder.trainable_parameters() if not any(p is q for q in encoder.embed.parameters())]
+    assert norm, "the encoder's norm layer after embed"
+    fresh = _pair(loaders[0].dataset.vocab)[1]
+    fresh_norm = [p for p in fresh.trainable_parameters() if not any(p is q for q in fresh.embed.parameters())]
+    for trained, untouched in zip(norm, fresh_norm):  # not in the optimiser: never changed
+        assert torch.equal(trained, untouched)
+    assert not torch.equal(encoder.embed.weight, fresh.embed.weight)  # in it: learnt

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from autograder.checks import Check, Context, Fail, Scored, credit, feedback, inputs_path, shape_text, value_of
-from autograder.checks.losses import cross_entropy
+from autograder.checks.losses import cross_entropy, masked_cross_entropy
 from autograder.probes.caption_inputs import with_start
 from autograder.projects import SHOW_AND_TELL_ARTEFACTS
 from autograder.sandbox import read_child_file
@@ -62,6 +62,13 @@ REFERENCE_FIGURES = {"seeds": (0, 1, 2), "bleu4": (0.485, 0.511, 0.496), "semant
 these 500 held-out images at the public seed, greedy, for three caption-training seeds (``train.py --seed``)."""
 BASELINE_FIGURES = {"bleu4": 0.021, "semantic_accuracy": 0.07}
 """The most frequent training caption ("a red square") for every held-out image, scored the same way."""
+LOSS_BATCH = {"batch": 5, "length": 9, "vocab_size": 13}
+LOSS_LENGTHS = (9, 6, 3, 9, 2)
+"""The caption-loss check's batch: caption i has ``LOSS_LENGTHS[i]`` real words, the rest of its row (16 of the 45
+positions) is padding; scores and words come from a generator seeded with the held-out seed."""
+LOSS_RTOL = 1e-4
+"""A loss within this relative distance of the grader's (float32 against float64) is right."""
+GRAD_ATOL = 1e-6
 MODEL_FILES = SHOW_AND_TELL_ARTEFACTS
 VOCAB_FILE_BYTES = 16 * 2**20
 # ----------------------------------------------------------------------------- inputs
@@ -196,6 +203,89 @@ def _score_loader(ctx: Context, value: dict) -> Scored:
             raise Fail(feedback("every caption <start> ... <end> (equal lengths in a batch)", "other first/last words",
                                 "add the start and end indices around the caption's word indices"))
     return Scored(1.0, "Batches of (images (B, 3, H, W) float32, captions (B, L) long), <start> ... <end>.")
+
+
+# ----------------------------------------------------------------------------- the loss
+def _loss_inputs(ctx: Context) -> dict:
+    """The caption-loss check's batch (NumPy, made here): random ``scores`` (N, L, V), ``captions`` (N, L) padded
+    with <end> (index 1) past ``lengths`` (N,), and the same batch with other scores and words in the padding only."""
+    n, length, size = LOSS_BATCH["batch"], LOSS_BATCH["length"], LOSS_BATCH["vocab_size"]
+    rng = np.random.default_rng([1313, ctx.seed])
+    lengths = np.array(LOSS_LENGTHS)
+    pad = np.arange(length)[None, :] >= lengths[:, None]  # (N, L)
+    scores = rng.normal(0.0, 2.0, (n, length, size)).astype(np.float32)
+    captions = np.where(pad, 1, rng.integers(3, size, (n, length)))
+    padding_scores = np.where(pad[..., None], rng.normal(0.0, 10.0, scores.shape).astype(np.float32), scores)
+    padding_captions = np.where(pad, rng.integers(0, size, (n, length)), captions)
+    return {"scores": scores, "captions": captions, "lengths": lengths, "pad": pad,
+            "padding_scores": padding_scores, "padding_captions": padding_captions}
+
+
+def _loss_args(ctx: Context) -> dict:
+    inputs = _loss_inputs(ctx)
+    return {name: inputs[name].tolist() for name in ("scores", "captions", "lengths", "padding_scores",
+                                                     "padding_captions")}
+
+
+def _loss_value(part: dict) -> float:
+    """The loss a ``caption_loss`` call returned, or ``Fail`` unless it is a finite scalar tensor."""
+    info = value_of(part, "see caption_loss in training.py")["loss"]
+    if info["type"] != "torch.Tensor" or info["shape"] != [] or not bool(info["value"].isfinite()):
+        raise Fail(feedback("caption_loss returns a finite scalar tensor (shape ())",
+                            shape_text(info) if info["value"] is None or info["value"].numel() != 1
+                            else f"{shape_text(info)}: {info['value'].flatten()[0].item()}",
+                            "return the mean as a tensor (no .item(), no list): training calls backward() on it"))
+    return float(info["value"])
+
+
+def _close(observed: float, expected: float) -> bool:
+    return abs(observed - expected) <= LOSS_RTOL * max(1.0, abs(expected))
+
+
+def _score_caption_loss(ctx: Context, value: dict) -> Scored:
+    inputs = _loss_inputs(ctx)
+    scores, captions, lengths, pad = inputs["scores"], inputs["captions"], inputs["lengths"], inputs["pad"]
+    (n, length, size), real = scores.shape, int((~pad).sum())
+    call = f"caption_loss(scores ({n}, {length}, {size}), captions ({n}, {length})"
+    every, _ = masked_cross_entropy(scores, captions)  # the grader's own: every position counts
+    wanted, gradient = masked_cross_entropy(scores, captions, ~pad)  # only the real words count
+    unpadded = _loss_value(value["unpadded"])
+    if not _close(unpadded, every):
+        raise Fail(feedback(f"{call}) = {every:.4f} without lengths: the mean cross-entropy over all {n * length} "
+                            "words", f"{unpadded:.4f}",
+                            "F.cross_entropy wants scores (N, V, L) against captions (N, L), or flattened (N*L, V) "
+                            "against (N*L,); its default reduction is the mean"))
+    masked = _loss_value(value["masked"])
+    extras = {"expected": wanted, "observed": masked, "without_lengths": every}
+    expected = (f"{call}, lengths {lengths.tolist()}) = {wanted:.4f}: the mean over the {real} real words, the "
+                f"{n * length - real} padding positions left out of the sum and of the count")
+    hint = ("compute one loss per word (reduction='none'), keep the positions t < lengths[i] (a mask), and divide "
+            "their sum by the number of real words, not by N*L")
+    if not _close(masked, wanted):
+        why = " -- the mean over every position, padding included: lengths ignored" if _close(masked, every) else ""
+        raise Fail(feedback(expected, f"{masked:.4f}{why}", hint), 0.4, extras)
+    repadded = _loss_value(value["repadded"])
+    if not _close(repadded, wanted):
+        raise Fail(feedback(f"{expected}, whatever the padding positions hold",
+                            f"{masked:.4f}, and {repadded:.4f} with other scores and words in the padding only", hint),
+                   0.4, extras)
+    try:
+        grad = value_of(value_of(value["masked"])["grad"], "caption_loss must be differentiable: no .item(), no "
+                                                            "torch.tensor(...) of a result, no .detach()")
+    except Fail as failed:  # the value is right, the gradient can't be taken
+        raise Fail(failed.scored.output, 0.6, extras) from None
+    if grad["type"] != "torch.Tensor" or grad["shape"] != [n, length, size]:
+        raise Fail(feedback(f"a gradient ({n}, {length}, {size}) of the loss with respect to the scores",
+                            shape_text(grad)), 0.6, extras)
+    grad = grad["value"].double().numpy()
+    leak = float(np.abs(grad[pad]).max())
+    if not leak <= GRAD_ATOL or not np.allclose(grad, gradient, rtol=1e-3, atol=GRAD_ATOL):
+        raise Fail(feedback("the gradient of that mean: no gradient at all into the padding positions' scores",
+                            f"largest |gradient| at a padding position {leak:.2e}, at the real words off by up to "
+                            f"{float(np.abs(grad - gradient)[~pad].max()):.2e}", hint), 0.6, extras)
+    return Scored(1.0, f"caption_loss: {masked:.4f} over the {real} real words of a padded batch (the grader's "
+                       f"{wanted:.4f}; {every:.4f} with the padding counted), {unpadded:.4f} without lengths; the "
+                       "padding changes neither the loss nor its gradient.", extras)
 
 
 # ----------------------------------------------------------------------------- model
@@ -490,6 +580,10 @@ CHECKS = [
     Check("decoder",
           "DecoderRNN: output shape (N, L, vocab_size)", 10, "model_shapes", _shape_args, _score_decoder,
           needs=("model.py",), notebook="1_preliminaries"),
+    Check("caption-loss",
+          "caption_loss: the mean cross-entropy over the real words, the padding masked out", 5, "caption_loss",
+          _loss_args, _score_caption_loss, needs=("training.py", "model.py", "vocabulary.py"),
+          notebook="1_preliminaries"),
     Check("training",
           "Training: the loss falls in a short seeded run", 10, "short_run", _run_args, _score_short_run,
           needs=("vocabulary.py", "data_loader.py", "model.py"), slow=True, uses=PARTS, notebook="2_training"),
@@ -504,7 +598,7 @@ CHECKS = [
     Check("caption-quality",
           "Caption quality of your saved model on held-out images (BLEU-4, semantic accuracy)", 20, "captions",
           _caption_args, _score_quality, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True,
-          uses=(*PARTS, "training", "sample"), notebook="2_training"),
+          uses=(*PARTS, "caption-loss", "training", "sample"), notebook="2_training"),
     Check("beam-search",
           "Beam search: k=1 equals greedy, k=3 gives valid captions", 2, "captions", _caption_args,
           _score_beam, needs=("data_loader.py", "model.py", *MODEL_FILES), slow=True, uses=("sample",),

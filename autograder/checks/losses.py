@@ -23,3 +23,20 @@ def cross_entropy(scores, targets) -> float:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return float(-np.take_along_axis(log_probs, targets[..., None], axis=-1).mean())
+
+
+def masked_cross_entropy(scores, targets, mask=None) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``scores`` (N, L, V) (logits) against ``targets`` (N, L) over the positions where
+    ``mask`` (N, L) is true (all of them when None), and its gradient with respect to ``scores`` (N, L, V):
+    ``(softmax - one_hot) / count`` at those positions, 0 elsewhere."""
+    scores = np.asarray(scores, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.int64)
+    mask = np.ones(targets.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # (N, L, V)
+    nll = -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]  # (N, L)
+    count = int(mask.sum())
+    gradient = np.exp(log_probs)
+    np.put_along_axis(gradient, targets[..., None], np.take_along_axis(gradient, targets[..., None], axis=-1) - 1,
+                      axis=-1)
+    return float((nll * mask).sum() / count), gradient * mask[..., None] / count

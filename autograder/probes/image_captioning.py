@@ -96,6 +96,31 @@ def model_shapes(embed_size: int, hidden_size: int, vocab_size: int, batch: int,
     return {"encoder": attempt(encoder), "decoder": attempt(decoder)}
 
 
+def caption_loss(scores: list, captions: list, lengths: list, padding_scores: list, padding_captions: list) -> dict:
+    """The student's ``training.caption_loss`` on the grader's inputs: ``scores`` (N, L, V), ``captions`` (N, L)
+    and ``lengths`` (N,), the rows past ``lengths[i]`` padding; ``padding_*`` the same batch with other scores and
+    words in the padding positions only.
+
+    Returns raw observations: the loss without ``lengths`` (``unpadded``), with them (``masked``, and its gradient
+    with respect to the scores, ``grad`` (N, L, V)), and with them on the other padding (``repadded``). The parent
+    computes what each should be.
+    """
+    import training
+
+    targets, counts = torch.tensor(captions, dtype=torch.long), torch.tensor(lengths, dtype=torch.long)
+
+    def loss(values: list, words: torch.Tensor, with_lengths: bool, gradient: bool = False) -> dict:
+        inputs = torch.tensor(values, dtype=torch.float32, requires_grad=gradient)  # (N, L, V)
+        out = training.caption_loss(inputs, words, counts) if with_lengths else training.caption_loss(inputs, words)
+        record = {"loss": array_info(out)}
+        if gradient:
+            record["grad"] = attempt(lambda: array_info(torch.autograd.grad(out, inputs)[0]))  # (N, L, V)
+        return record
+
+    return {"unpadded": attempt(loss, scores, targets, False), "masked": attempt(loss, scores, targets, True, True),
+            "repadded": attempt(loss, padding_scores, torch.tensor(padding_captions, dtype=torch.long), True)}
+
+
 def short_run(annotations_file: str, vocab_file: str, threshold: int, image_dir: str, names: list[str],
               captions: list[str], steps: int, embed_size: int, hidden_size: int, image_size: int, lr: float,
               seed: int, max_len: int) -> dict:

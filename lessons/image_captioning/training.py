@@ -1,11 +1,13 @@
 # GENERATED from solutions/image_captioning/training.py by `python -m autograder lessons`.
-# Students: nothing to write in this file (given code).
+# Students: fill in the parts marked YOUR CODE HERE.
 # Course maintainers: edit solutions/image_captioning/training.py, not this file, then regenerate.
 """Teacher-forced training of the encoder/decoder pair, checkpoints, and turning indices into words.
 
 ``train(encoder, decoder, loader, config)`` minimises the cross-entropy of every
-next word with Adam (lr 1e-3) on the decoder and ``encoder.embed`` with its norm
-layer (plus ``layer4`` when the encoder was built with ``train_last_stage=True``).
+next word (``caption_loss``, which the student writes) with Adam (lr 1e-3) on the
+decoder and ``encoder.embed`` with its norm layer (plus ``layer4`` when the encoder
+was built with ``train_last_stage=True``), or with the optimiser the caller passes
+(``optimizer=``: notebook 2 builds its own).
 Training stops after ``epochs`` or ``max_steps`` -- the same model on any machine --
 or, if set, after ``time_budget_s`` seconds.
 
@@ -65,6 +67,7 @@ class TrainConfig:
     """Stop after this many seconds of training (evaluation excluded); None: run all epochs."""
     max_steps: int | None = None
     lr: float = 1e-3
+    """The learning rate of ``train``'s own Adam; an optimiser passed to ``train`` keeps its own rates."""
     lr_schedule: str = "constant"
     """"constant" or "cosine" (decays to 5% over the time budget, else over the epochs)."""
     grad_clip: float | None = 5.0
@@ -92,15 +95,21 @@ class TrainConfig:
 
 # ----------------------------------------------------------------------------- loss
 def caption_loss(scores: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean cross-entropy of ``scores (N, L, V)`` against ``captions (N, L)``.
+    """Mean cross-entropy of the decoder's scores against the words they predict: a scalar tensor.
 
-    With ``lengths (N,)`` only the first ``lengths[i]`` words of caption ``i`` count (padding is ignored).
+    Args:
+        scores: ``(N, L, V)`` raw scores (logits); ``scores[i, t]`` scores word ``t`` of caption ``i``.
+        captions: ``(N, L)`` long word indices, the targets (teacher forcing: the targets are the captions).
+        lengths: ``(N,)`` long, or None. None: every one of the ``N * L`` words counts (a batch of equal
+            lengths). Given: caption ``i`` is only its first ``lengths[i]`` words and the rest of its row is
+            padding; padding positions must not count at all -- neither in the sum nor in the number of words
+            it is divided by -- so the loss (and its gradient) does not depend on what the padding holds.
+
+    Returns:
+        ``()``: the mean over the words that count.
     """
-    losses = F.cross_entropy(scores.transpose(1, 2), captions, reduction="none")  # (N, L)
-    if lengths is None:
-        return losses.mean()
-    mask = torch.arange(captions.shape[1], device=captions.device)[None, :] < lengths[:, None]  # (N, L)
-    return (losses * mask).sum() / mask.sum()
+    # YOUR CODE HERE
+    raise NotImplementedError("not implemented yet: caption_loss")
 
 
 def training_loss(decoder: nn.Module, output, captions: torch.Tensor, lengths: torch.Tensor | None = None
@@ -214,15 +223,20 @@ class TrainingClock:
             self._since = time.perf_counter()
 
 
-def learning_rate(config: TrainConfig, step: int, total_steps: int, seconds: float) -> float:
-    """``config.lr``, or with the cosine schedule from it down to 5% of it over ``total_steps`` (or over the time
-    budget, when that is further along)."""
+def lr_factor(config: TrainConfig, step: int, total_steps: int, seconds: float) -> float:
+    """What the schedule multiplies each learning rate by: 1, or with the cosine schedule from 1 down to 0.05 over
+    ``total_steps`` (or over the time budget, when that is further along)."""
     if config.lr_schedule == "constant":
-        return config.lr
+        return 1.0
     fraction = step / max(total_steps, 1)
     if config.time_budget_s:
         fraction = max(fraction, seconds / config.time_budget_s)
-    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0))))
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int, seconds: float) -> float:
+    """``config.lr`` scaled by the schedule (``lr_factor``): the learning rate of ``train``'s own optimiser."""
+    return config.lr * lr_factor(config, step, total_steps, seconds)
 
 
 def loss_row(step: int, epoch: int, seconds: float, losses: list[float]) -> dict:
@@ -326,12 +340,16 @@ def _progress_bar(config: TrainConfig, total_steps: int, show: bool):
 # ----------------------------------------------------------------------------- training
 def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig | None = None,
           device: torch.device | str | None = None, val_data=None, progress: bool = True,
-          callback=None) -> list[dict]:
+          callback=None, optimizer: torch.optim.Optimizer | None = None) -> list[dict]:
     """Train in place; returns the history, one dict per ``log_every`` steps and per evaluation.
 
     Args:
         loader: a ``get_loader(mode="train")`` loader (cache mode uses its ``dataset``).
         config: a ``TrainConfig`` (default: its defaults).
+        optimizer: one built by the caller over the parameters it chose to train (notebook 2), on the device the
+            modules end up on (``device``). Gradients are clipped over its parameters, and the schedule scales
+            each of its param groups' own initial learning rate (``config.lr`` is then unused). Default:
+            ``torch.optim.Adam`` with ``config.lr`` on the decoder and ``encoder.trainable_parameters()``.
         device: default ``cvdata.runtime.pick_device()``.
         val_data: a ``get_loader(mode="val")`` loader; if given, evaluated (greedy BLEU-1..4 and,
             on the shapes world, semantic accuracy) at each epoch's end and at ``config.eval_at``.
@@ -354,8 +372,12 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
     net: nn.Module = _CaptionNet(encoder, decoder)
     if world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    params = list(decoder.parameters()) + encoder.trainable_parameters()
-    optimizer = torch.optim.Adam(params, lr=config.lr)
+    if optimizer is None:
+        params = list(decoder.parameters()) + encoder.trainable_parameters()
+        optimizer = torch.optim.Adam(params, lr=config.lr)
+    else:
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+    base_lrs = [group["lr"] for group in optimizer.param_groups]  # what the schedule scales
 
     clock = TrainingClock()  # caching counts as training time, evaluation does not
     if config.calibrate_images and not encoder.pretrained and not encoder.bn_calibrated:
@@ -372,8 +394,9 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
     decoder.train()
     for epoch in range(config.epochs):
         for batch in _epoch_batches(loader, config, epoch, rank, world, cache is not None):
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, step, total_steps, clock.elapsed())
+            factor = lr_factor(config, step, total_steps, clock.elapsed())
+            for group, base_lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = base_lr * factor
             inputs, captions, lengths = _step_inputs(batch, encoder, cache, captions_of, dataset.vocab.end_index,
                                                      device)
             window.append(train_step(net, decoder, optimizer, params, config.grad_clip, inputs, captions, lengths))
