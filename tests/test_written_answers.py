@@ -27,6 +27,8 @@ def test_every_notebook_asks_questions_that_the_lessons_leave_open(project):
     assert len({a.id for a in solved}) == len(solved), "answer ids (nbgrader grade_id) are unique in a project"
     for answer in solved:
         assert answer.answered and answer.points > 0 and answer.question, answer
+        # the cell above an answer is its question alone (the report shows it as the question)
+        assert answer.question.startswith("**Q"), (answer.notebook, answer.id, answer.question[:80])
     open_answers, _ = collect_answers(LESSONS_DIR / project)
     assert [a.id for a in open_answers] == [a.id for a in solved]
     assert not any(a.answered for a in open_answers), "the lessons hold nbgrader's stub, not the model answers"
