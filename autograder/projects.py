@@ -57,8 +57,8 @@ PROJECTS: dict[str, Registration] = {
     "facial_keypoints": Registration("Facial keypoints", ("saved_models/keypoints_model.pt",),
                                      (("train.py", "--epochs", "12"),), data="faces"),
     "image_captioning": Registration("Image captioning", SHOW_AND_TELL_ARTEFACTS + ATTENTION_ARTEFACTS,
-                                     (("train.py", "--max-steps", "2000", "--out", "models"),
-                                      ("train.py", "--attention", "--max-steps", "1000", "--out", "models/attention")),
+                                     (("train.py", "--max-steps", "1400", "--out", "models"),
+                                      ("train.py", "--attention", "--max-steps", "800", "--out", "models/attention")),
                                      data="shapes"),
 }
 """The registry (captioning trains Show and Tell, then Show, Attend and Tell)."""

@@ -71,10 +71,11 @@ def test_planted_mistakes_in_the_transforms_and_the_filter_are_caught(tmp_path):
     filters = folder / "filters.py"
     filters.write_text(filters.read_text().replace("from cvdata.face_layout import ",
                                                    "from cvdata.face_layout import INNER_LIPS, OUTER_LIPS, "))
-    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    untouched = ("dataset", "rescale", "random-crop", "flip", "normalize")
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json", only={*PLANTED, *untouched}))
     for check, (*_, says) in PLANTED.items():
         assert tests[check]["score"] == 0 and says in tests[check]["output"], (check, tests[check]["output"])
-    for check in ("dataset", "rescale", "random-crop", "flip", "normalize"):  # the mistakes touch nothing else
+    for check in untouched:  # the mistakes touch nothing else
         assert tests[check]["status"] == "passed", (check, tests[check]["output"])
 
 
@@ -87,7 +88,7 @@ def test_a_poor_model_after_a_failed_transform_is_blamed_on_the_transform(tmp_pa
     saved = subprocess.run([sys.executable, "-c", "import models, training; training.save_checkpoint(models.Net())"],
                            cwd=folder, capture_output=True, text=True, timeout=120)
     assert saved.returncode == 0, saved.stderr
-    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json", only=("rescale", "heldout-nme", "photo-faces")))
     assert tests["rescale"]["score"] == 0
     accuracy = tests["heldout-nme"]
     assert accuracy["status"] == "failed"

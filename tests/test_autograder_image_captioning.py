@@ -46,11 +46,19 @@ def test_the_lessons_get_zero_for_every_stub(tmp_path):
     assert "not implemented yet" in tests[ATTENTION_CHECKS[2].id]["output"]
 
 
-def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_path):
+def _graded_with(trained_reference: Path, tmp_path: Path, name: str, line: str, mistake: str, only=None) -> dict:
+    """The trained reference with one planted mistake (``plant``), graded (``only``: just these checks): its tests
+    by id."""
     folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
-    plant(folder, "attention.py", "alpha = F.softmax(scores, dim=1)  # (N, P)",
-          "alpha = torch.full_like(scores, 1.0 / scores.shape[1])  # (N, P): looks nowhere")
-    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    plant(folder, name, line, mistake)
+    return by_id(grade(PROJECT, folder, tmp_path / "results.json", only=only))
+
+
+def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_path):
+    tests = _graded_with(trained_reference, tmp_path, "attention.py",
+                         "alpha = F.softmax(scores, dim=1)  # (N, P)",
+                         "alpha = torch.full_like(scores, 1.0 / scores.shape[1])  # (N, P): looks nowhere",
+                         only={check.id for check in ATTENTION_CHECKS})
     spatial = tests["attention-spatial"]
     assert spatial["score"] == 0 and "uniform attention" in spatial["output"], spatial["output"]
     for check in ATTENTION_CHECKS[:2]:  # still a distribution over the cells, the right shapes
@@ -58,10 +66,9 @@ def test_uniform_attention_fails_the_spatial_check_only(trained_reference, tmp_p
 
 
 def test_a_caption_loss_that_counts_the_padding_is_caught(trained_reference, tmp_path):
-    folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
-    plant(folder, "training.py", "    if lengths is None:\n        return losses.mean()\n",
-          "    if True:  # lengths ignored: the padding counts too\n        return losses.mean()\n")
-    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    tests = _graded_with(trained_reference, tmp_path, "training.py",
+                         "    if lengths is None:\n        return losses.mean()\n",
+                         "    if True:  # lengths ignored: the padding counts too\n        return losses.mean()\n")
     loss = tests["caption-loss"]
     assert loss["score"] < loss["max_score"] and loss["status"] == "failed", loss
     assert "the 16 padding positions left out" in loss["output"] and "lengths ignored" in loss["output"], loss["output"]
@@ -72,10 +79,10 @@ def test_a_caption_loss_that_counts_the_padding_is_caught(trained_reference, tmp
 
 
 def test_a_beam_search_that_ignores_k_is_caught(trained_reference, tmp_path):
-    folder = Path(shutil.copytree(trained_reference, tmp_path / "submission"))
-    plant(folder, "model.py", "top_scores, top = totals.topk(min(beam_size, totals.numel()))",
-          "top_scores, top = totals.topk(1)  # one beam, whatever beam_size says")
-    tests = by_id(grade(PROJECT, folder, tmp_path / "results.json"))
+    tests = _graded_with(trained_reference, tmp_path, "model.py",
+                         "top_scores, top = totals.topk(min(beam_size, totals.numel()))",
+                         "top_scores, top = totals.topk(1)  # one beam, whatever beam_size says",
+                         only={"beam-search", "beam-search-uses-k"})
     assert tests["beam-search"]["status"] == "passed", tests["beam-search"]["output"]  # k=1 is still greedy
     uses_k = tests["beam-search-uses-k"]
     assert uses_k["score"] == 0 and "is more probable than greedy's on 0," in uses_k["output"], uses_k["output"]

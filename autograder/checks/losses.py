@@ -16,27 +16,28 @@ def smooth_l1(predictions, targets) -> float:
     return float(np.where(diff < 1.0, 0.5 * diff**2, diff - 0.5).mean())
 
 
+def _log_softmax(scores) -> np.ndarray:
+    """Log-probabilities (float64) of ``scores`` (..., V) (logits) over the last axis, computed stably."""
+    scores = np.asarray(scores, dtype=np.float64)
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def cross_entropy(scores, targets) -> float:
     """Mean cross-entropy of ``scores`` (..., V) (logits) against integer ``targets`` (...), as ``F.cross_entropy``."""
-    scores = np.asarray(scores, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.int64)
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return float(-np.take_along_axis(log_probs, targets[..., None], axis=-1).mean())
+    return float(-np.take_along_axis(_log_softmax(scores), targets[..., None], axis=-1).mean())
 
 
-def masked_cross_entropy(scores, targets, mask=None) -> tuple[float, np.ndarray]:
+def masked_cross_entropy(scores, targets, mask) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of ``scores`` (N, L, V) (logits) against ``targets`` (N, L) over the positions where
-    ``mask`` (N, L) is true (all of them when None), and its gradient with respect to ``scores`` (N, L, V):
-    ``(softmax - one_hot) / count`` at those positions, 0 elsewhere."""
-    scores = np.asarray(scores, dtype=np.float64)
-    targets = np.asarray(targets, dtype=np.int64)
-    mask = np.ones(targets.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # (N, L, V)
-    nll = -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]  # (N, L)
+    ``mask`` (N, L) is true, and its gradient with respect to ``scores`` (N, L, V): ``(softmax - one_hot) / count``
+    at those positions, 0 elsewhere."""
+    targets = np.asarray(targets, dtype=np.int64)[..., None]  # (N, L, 1)
+    mask = np.asarray(mask, dtype=bool)
+    log_probs = _log_softmax(scores)  # (N, L, V)
+    nll = -np.take_along_axis(log_probs, targets, axis=-1)[..., 0]  # (N, L)
     count = int(mask.sum())
     gradient = np.exp(log_probs)
-    np.put_along_axis(gradient, targets[..., None], np.take_along_axis(gradient, targets[..., None], axis=-1) - 1,
-                      axis=-1)
+    np.put_along_axis(gradient, targets, np.take_along_axis(gradient, targets, axis=-1) - 1, axis=-1)
     return float((nll * mask).sum() / count), gradient * mask[..., None] / count

@@ -6,6 +6,7 @@ tokenise and score captions the same way.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 from nltk.tokenize import TreebankWordTokenizer
@@ -19,7 +20,14 @@ _TOKENIZER = TreebankWordTokenizer()
 def caption_tokens(caption: str) -> list[str]:
     """Lower-cased nltk Treebank tokens (no downloaded nltk data needed):
     ``"A red circle."`` -> ``["a", "red", "circle", "."]``."""
-    return _TOKENIZER.tokenize(str(caption).lower())
+    return list(_tokens(str(caption)))
+
+
+@functools.lru_cache(maxsize=2**17)
+def _tokens(caption: str) -> tuple[str, ...]:
+    """``caption_tokens``, remembered: building a vocabulary and a loader tokenise the same captions again (about
+    50 microseconds each, so 3 s for the shapes world's 20,000 training captions every time)."""
+    return tuple(_TOKENIZER.tokenize(caption.lower()))
 
 
 BLEU_WEIGHTS: dict[str, tuple[float, ...]] = {

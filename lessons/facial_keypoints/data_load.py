@@ -26,7 +26,6 @@ import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from torchvision import transforms
 
 from cvdata.face_layout import MIRRORED_INDEX
 from cvdata.images import read_image
@@ -243,13 +242,22 @@ class ToTensor:
 # ----------------------------------------------------------------------------
 # The pipelines the course trains and tests with (given)
 # ----------------------------------------------------------------------------
-def train_transform() -> transforms.Compose:
-    """Training pipeline: raw sample -> image (1, 224, 224) in [0, 1], keypoints (68, 2) normalised.
+def _compose(steps: list):
+    """``torchvision.transforms.Compose(steps)``: the steps applied in turn. torchvision is imported here rather than
+    at the top of the file because it takes over a second to import and only the two pipelines below need it."""
+    from torchvision import transforms
+
+    return transforms.Compose(steps)
+
+
+def train_transform():
+    """Training pipeline (a torchvision ``Compose``): raw sample -> image (1, 224, 224) in [0, 1], keypoints (68, 2)
+    normalised.
 
     The whole face stays in view: resize (squash) to 240x240, turn a little, cut a
     random 224x224 window, mirror half the time, go gray, vary brightness and contrast.
     """
-    return transforms.Compose([
+    return _compose([
         Rescale((240, 240)),
         RandomRotate(10),
         RandomCrop(INPUT_SIZE),
@@ -260,6 +268,7 @@ def train_transform() -> transforms.Compose:
     ])
 
 
-def test_transform() -> transforms.Compose:
-    """Evaluation pipeline, deterministic: the same scale as training, the central 224x224 window."""
-    return transforms.Compose([Rescale((240, 240)), CenterCrop(INPUT_SIZE), Normalize(), ToTensor()])
+def test_transform():
+    """Evaluation pipeline (a torchvision ``Compose``), deterministic: the same scale as training, the central
+    224x224 window."""
+    return _compose([Rescale((240, 240)), CenterCrop(INPUT_SIZE), Normalize(), ToTensor()])

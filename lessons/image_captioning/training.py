@@ -134,8 +134,11 @@ def decode_by_length(decoder: nn.Module, features: torch.Tensor, captions: torch
 
     ``features (N, ...)``, ``captions (N, L)``, ``lengths (N,)``. Returns what the decoder returns -- scores
     ``(N, L, V)``, or ``(scores, alphas (N, L, P))`` for attention -- with zeros past each group's longest caption
-    (positions ``caption_loss`` masks out).
+    (positions ``caption_loss`` masks out). A decoder that steps word by word and drops the captions that have
+    ended itself (``skips_padding``: ``attention.DecoderWithAttention``) gets the lengths instead, in one call.
     """
+    if getattr(decoder, "skips_padding", False):
+        return decoder(features, captions, lengths)
     outputs = []
     for rows in lengths.argsort().tensor_split(min(groups, len(lengths))):
         longest = int(lengths[rows].max())
@@ -232,11 +235,6 @@ def lr_factor(config: TrainConfig, step: int, total_steps: int, seconds: float) 
     if config.time_budget_s:
         fraction = max(fraction, seconds / config.time_budget_s)
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
-
-
-def learning_rate(config: TrainConfig, step: int, total_steps: int, seconds: float) -> float:
-    """``config.lr`` scaled by the schedule (``lr_factor``): the learning rate of ``train``'s own optimiser."""
-    return config.lr * lr_factor(config, step, total_steps, seconds)
 
 
 def loss_row(step: int, epoch: int, seconds: float, losses: list[float]) -> dict:
@@ -373,10 +371,8 @@ def train(encoder: EncoderCNN, decoder: DecoderRNN, loader, config: TrainConfig 
     if world > 1:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     if optimizer is None:
-        params = list(decoder.parameters()) + encoder.trainable_parameters()
-        optimizer = torch.optim.Adam(params, lr=config.lr)
-    else:
-        params = [p for group in optimizer.param_groups for p in group["params"]]
+        optimizer = torch.optim.Adam(list(decoder.parameters()) + encoder.trainable_parameters(), lr=config.lr)
+    params = [p for group in optimizer.param_groups for p in group["params"]]  # what gradient clipping bounds
     base_lrs = [group["lr"] for group in optimizer.param_groups]  # what the schedule scales
 
     clock = TrainingClock()  # caching counts as training time, evaluation does not

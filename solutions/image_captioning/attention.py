@@ -228,6 +228,9 @@ class DecoderWithAttention(nn.Module):
 
     returns_attention = True
     """``forward``, ``sample`` and ``beam_search`` return the attention weights too (``evaluation`` checks this)."""
+    skips_padding = True
+    """``forward`` takes the captions' lengths and stops stepping each caption at its end
+    (``training.decode_by_length`` passes them)."""
 
     def __init__(self, embed_size: int, hidden_size: int, vocab_size: int, encoder_dim: int,
                  attention_size: int = 128, dropout: float = 0.0, alpha_c: float = 1.0, end_index: int = 1):
@@ -271,22 +274,36 @@ class DecoderWithAttention(nn.Module):
         return self.linear(self.dropout(h)), alpha, (h, c)
         ### END SOLUTION
 
-    def forward(self, grid: torch.Tensor, captions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, grid: torch.Tensor, captions: torch.Tensor, lengths: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher forcing: ``grid (N, P, C)``, ``captions (N, L)`` -> scores ``(N, L, V)``, alphas ``(N, L, P)``.
 
-        Step 0 reads no word, step t > 0 reads word t - 1; output t scores word t.
+        Step 0 reads no word, step t > 0 reads word t - 1; output t scores word t. With ``lengths (N,)`` (a padded
+        batch: caption i is its first ``lengths[i]`` words) a caption leaves the batch once it has ended, so the
+        steps cost only the real words; its later scores and alphas are zeros (positions ``caption_loss`` leaves
+        out). Without, every caption runs all L steps.
         """
         n, length = captions.shape
+        if lengths is None:
+            lengths = captions.new_full((n,), length)
+        order = lengths.argsort(descending=True, stable=True)  # longest first: the running captions are a prefix
+        running = (lengths[order, None] > torch.arange(length, device=lengths.device)).sum(0).tolist()  # per step
+        captions, grid = captions[order], grid[order]
         words = self.embed(captions[:, :-1])  # (N, L-1, E)
         words = torch.cat([words.new_zeros(n, 1, words.shape[2]), words], dim=1)  # (N, L, E)
         projected = self.attention.project(grid)  # (N, P, A)
-        state = self.init_state(grid)
+        h, c = self.init_state(grid)  # (N, H) each
         scores, alphas = [], []
-        for t in range(length):
-            step_scores, alpha, state = self.step(words[:, t], grid, projected, state)
-            scores.append(step_scores)
-            alphas.append(alpha)
-        return torch.stack(scores, dim=1), torch.stack(alphas, dim=1)
+        for t, k in enumerate(running):  # k: the captions still running at step t (the first k rows)
+            if k == 0:
+                break
+            step_scores, alpha, (h, c) = self.step(words[:k, t], grid[:k], projected[:k], (h[:k], c[:k]))
+            scores.append(F.pad(step_scores, (0, 0, 0, n - k)))  # (N, V), zeros for the captions that ended
+            alphas.append(F.pad(alpha, (0, 0, 0, n - k)))  # (N, P)
+        scores, alphas = torch.stack(scores, dim=1), torch.stack(alphas, dim=1)  # (N, T, V), (N, T, P), T <= L
+        scores, alphas = (F.pad(x, (0, 0, 0, length - x.shape[1])) for x in (scores, alphas))  # (N, L, ...)
+        back = order.argsort()  # the callers' order
+        return scores[back], alphas[back]
 
     def penalty(self, alphas: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """``alpha_c * doubly_stochastic_penalty(alphas, lengths)``: what training adds to the caption loss."""
