@@ -17,9 +17,14 @@ from cvdata.shapes_backbone import BackboneConfig, ensure_backbone
 from cvdata.shapes_backbone import is_current as backbone_is_current
 from cvdata.shapes_world import ShapesConfig, generate_shapes
 
-SLOWEST_FIRST = ("test_autograder_image_captioning.py", "test_autograder_facial_keypoints.py")
-"""Test files that train a reference model (minutes): run first, so that under ``pytest -n auto --dist
-loadfile`` (``make test``) they start at once on separate workers instead of last, side by side."""
+SLOWEST_FIRST = ("test_autograder_image_captioning.py", "test_autograder_facial_keypoints.py",
+                 "test_autograder_integrity.py", "test_ic_notebooks.py", "test_autograder_attacks.py",
+                 "test_autograder_cli.py", "test_fk_notebooks.py", "test_selfcheck.py", "test_ic_training.py",
+                 "test_gradescope_bundle.py", "test_ic_ddp.py")
+"""The test files that take longest (``--durations``, 2026-12-06: the two that train a reference model take minutes,
+the others 10 to 90 s), longest first. Under ``pytest -n auto --dist loadfile`` (``make test``) each file runs on one
+worker, handed out in this order: the two reference files start at once on separate workers, and the many short
+files come last, where they fill the gap between workers instead of leaving one idle behind a long file."""
 
 
 def pytest_configure(config):

@@ -76,3 +76,11 @@ def test_no_package_shadows_a_pypi_name():
     import cvdata
 
     assert Path(cvdata.__file__).parent == ROOT / "datasets" / "cvdata"
+
+
+def test_the_slowest_files_named_for_the_schedule_exist():
+    """``conftest.SLOWEST_FIRST`` orders ``make test``'s files; a renamed file would silently lose its place."""
+    from conftest import SLOWEST_FIRST
+
+    missing = [name for name in SLOWEST_FIRST if not (ROOT / "tests" / name).is_file()]
+    assert not missing and len(set(SLOWEST_FIRST)) == len(SLOWEST_FIRST), missing
