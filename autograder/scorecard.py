@@ -11,8 +11,6 @@ lessons, each saying "not implemented yet".
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,27 +18,21 @@ from autograder.grader import grade_submission
 from autograder.html_report import write_html
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
-from autograder.projects import get_project, project_names
+from autograder.projects import project_names
+from autograder.references import REFERENCES_SUBDIR, ensure_reference
 from autograder.summary import print_probe, print_progress
 
 
-def train_reference(project: str, folder: Path = SOLUTIONS_DIR) -> bool:
-    """Train ``project``'s reference model in ``folder/<project>`` if any saved file is missing, with the
-    commands of its registration (``Registration.training``; the tests train it the same way).
-
-    Returns True if it trained. Raises ``RuntimeError`` if training fails.
-    """
-    info = get_project(project)
-    project_dir = Path(folder) / project
-    if not info.missing_artefacts(project_dir):
-        return False
-    for arguments in info.registration.training:
-        command = [sys.executable, *arguments]
-        print(f"{project}: no trained reference model yet; training it ({' '.join(arguments)}) ...", flush=True)
-        done = subprocess.run(command, cwd=project_dir)
-        if done.returncode != 0:
-            raise RuntimeError(f"training the {project} reference failed (exit code {done.returncode})")
-    return True
+def train_reference(project: str, folder: Path = SOLUTIONS_DIR) -> str:
+    """Make ``folder/<project>`` hold ``project``'s current trained reference (``references.ensure_reference``):
+    trained with the commands of its registration (``Registration.training``) unless the folder already has it or
+    the cache under the data root does (the tests share that cache); retrained after any change to its code or
+    recipe. Returns "current", "cached" or "trained"; raises ``RuntimeError`` if training fails."""
+    how = ensure_reference(project, Path(folder) / project)
+    if how == "cached":
+        print(f"{project}: the trained reference comes from the cache ({REFERENCES_SUBDIR}/ under the data root)",
+              flush=True)
+    return how
 
 
 def run_scorecard(out: Path, train: bool = True, limits: Limits | None = None) -> int:

@@ -4,20 +4,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from autograder.grader import grade_submission
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
-from autograder.projects import PROJECTS
+from autograder.references import ensure_reference
 from autograder.report import check_id, validate_results
-from cvdata.paths import DATA_ROOT_ENV
-
-REFERENCE_TRAINING = {name: [[*command, "--quiet"] for command in registration.training]
-                      for name, registration in PROJECTS.items()}
-"""The main job's reference training (``Registration.training``, counted in epochs and steps), quiet."""
 
 
 def copy_solution(project: str, target: Path) -> Path:
@@ -42,12 +35,11 @@ def plant(folder: Path, name: str, line: str, mistake: str) -> None:
 
 
 def train_copy(project: str, folder: Path, data_root: Path) -> Path:
-    """Train the reference model inside ``folder`` (a solution copy) on ``data_root``; returns ``folder``."""
-    env = {**os.environ, DATA_ROOT_ENV: str(data_root), "OMP_NUM_THREADS": str(THREADS)}
-    for command in REFERENCE_TRAINING[project]:
-        done = subprocess.run([sys.executable, *command], cwd=folder, env=env, capture_output=True, text=True,
-                              timeout=900)
-        assert done.returncode == 0, done.stderr[-3000:]
+    """``folder`` (a solution copy) with the reference model trained by the main job's commands
+    (``Registration.training``, counted in epochs and steps) on ``data_root``: trained there, or copied from the
+    cache of references under ``data_root`` that the main job shares (``autograder.references``: only while the
+    code, recipe, data and libraries are unchanged). Returns ``folder``."""
+    ensure_reference(project, folder, data_root, env={"OMP_NUM_THREADS": str(THREADS)}, quiet=True)
     return folder
 
 

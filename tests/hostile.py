@@ -6,14 +6,16 @@ seen to run: the snooper's cheat shows up as an NME in the report, the forger
 is tried on its own first (``test_the_forger_works_when_nothing_stops_it``).
 
 - ``snooper``: at import, reads the ``/proc/*/cmdline`` and ``/proc/*/environ`` of
-  every grader process it can see for the held-out seed (``AUTOGRADER_SEED=``, ``--seed``) or a
+  the grader processes among its ancestors for the held-out seed (``AUTOGRADER_SEED=``, ``--seed``) or a
   ``--secret-file``, reads the secret files it knows of, reads the reference
   ``solutions/`` (and runs its ``data_load.py`` as its own), then makes the
   grader's held-out probe report the true points of the faces the course's own
   generator renders for the seed it found -- the public seed if it found none.
 - ``daemon``: at import, leaves behind a double-forked process in its own session
-  that keeps rewriting every results file it knows of (or finds on a command
-  line) with a forged full score, and a ``sleep MARKER`` process to look for.
+  that keeps rewriting every results file it knows of (or finds on its grader's
+  command line) with a forged full score, and a ``sleep MARKER`` process to look for.
+  (A real attacker would read every process; these read only their ancestors', so that
+  another grading running beside them in the suite is neither their source nor their target.)
 - ``unlearning_net`` / ``unlearning_decoder``: a network that cannot learn, with
   torch's loss functions patched to report a falling loss (and, for captions, a
   large gap between true and shuffled image-caption pairs).
@@ -24,11 +26,9 @@ import json
 
 FORGED = {"score": 100.0, "max_score": 100.0, "execution_time": 1.0, "output": "forged", "tests": []}
 
-_SNOOPER = r'''
-# ---- hostile: snoop for the held-out seed and the reference solutions ----
-import json as _json, os as _os, re as _re
-
-_FOUND = {"seed": None, "where": [], "solutions": False}
+_PROCESSES = r'''
+# ---- hostile: reading other processes ----
+import os as _os, re as _re
 
 
 def _read(path):
@@ -52,6 +52,13 @@ def _ancestors():
         except (IndexError, ValueError):
             break
     return pids
+'''
+
+_SNOOPER = r'''
+# ---- hostile: snoop for the held-out seed and the reference solutions ----
+import json as _json
+
+_FOUND = {"seed": None, "where": [], "solutions": False}
 
 
 def _snoop(secret_files):
@@ -117,13 +124,20 @@ _DAEMON = r'''
 import os as _os, re as _re, time as _time
 
 
-def _forge(paths, seconds):
-    """Rewrite every results file it knows of, four times a second, for ``seconds``."""
-    for pid in (p for p in _os.listdir("/proc") if p.isdigit()):
+def _results_files(paths):
+    """The results files it was given and those its grader's command lines name (read before it leaves: only its
+    ancestors', as the snooper; a real forger would take every process's, but in the tests another grading beside
+    this one is not its target)."""
+    for pid in _ancestors():
         try:
             paths += _re.findall(r"--results\0([^\0]+)", open(f"/proc/{pid}/cmdline").read())
         except OSError:
             pass
+    return paths
+
+
+def _forge(paths, seconds):
+    """Rewrite the results files ``paths``, four times a second, for ``seconds``."""
     end = _time.time() + seconds
     while _time.time() < end:
         for path in paths:
@@ -146,7 +160,8 @@ def _leave_behind(function):
         _os._exit(0)
 
 
-_leave_behind(lambda: _forge(list(RESULTS_PATHS), SECONDS))
+_FORGED_PATHS = _results_files(list(RESULTS_PATHS))
+_leave_behind(lambda: _forge(_FORGED_PATHS, SECONDS))
 _leave_behind(lambda: _os.execv("/bin/sleep", ["sleep", MARKER]))
 print("DAEMONS LEFT BEHIND", flush=True)
 '''
@@ -215,13 +230,13 @@ _F.cross_entropy = _falling
 
 def snooper(secret_files: list[str]) -> str:
     """Source that snoops for the seed and the solutions, trying also ``secret_files`` (see the docstring)."""
-    return f"\nSECRET_FILES = {list(secret_files)!r}\n" + _SNOOPER
+    return f"\nSECRET_FILES = {list(secret_files)!r}\n" + _PROCESSES + _SNOOPER
 
 
 def daemon(results_paths: list[str], marker: str, seconds: float) -> str:
     """Source that leaves a forger (``seconds`` long) and a ``sleep marker`` process behind."""
     return (f"\nRESULTS_PATHS = {list(results_paths)!r}\nMARKER = {marker!r}\nSECONDS = {seconds!r}\n"
-            f"FORGED = {json.dumps(FORGED)!r}\n" + _DAEMON)
+            f"FORGED = {json.dumps(FORGED)!r}\n" + _PROCESSES + _DAEMON)
 
 
 def unlearning_net() -> str:
