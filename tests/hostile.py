@@ -121,13 +121,12 @@ _cheat(_FOUND["seed"] if _FOUND["seed"] is not None else 7)
 
 _DAEMON = r'''
 # ---- hostile: processes that outlive grading and forge the report ----
-import os as _os, re as _re, time as _time
+import time as _time  # _os, _re and _ancestors: the _PROCESSES block before this one
 
 
 def _results_files(paths):
-    """The results files it was given and those its grader's command lines name (read before it leaves: only its
-    ancestors', as the snooper; a real forger would take every process's, but in the tests another grading beside
-    this one is not its target)."""
+    """The results files it was given and those its grader's command lines name (its ancestors' only, see the
+    module's docstring), read before it leaves."""
     for pid in _ancestors():
         try:
             paths += _re.findall(r"--results\0([^\0]+)", open(f"/proc/{pid}/cmdline").read())
