@@ -20,6 +20,12 @@ job). The submissions are graded by threads of this one process, so the secret
 seed (from ``$AUTOGRADER_SEED`` or ``--secret-file``, read once) is passed to
 them in memory, never on a command line; settings refused for one submission (a
 secret seed with an unsandboxed child) are refused for all, each with a report.
+
+A child that runs as the grader's own user (``same-user``, with ``--allow-unsandboxed`` or the public seed)
+can rewrite any file that user can, the reports of the submissions graded before it or beside it included.
+So when a child ran that way, every graded submission's report is written again from this process's memory
+once the last child is gone, before the cohort page reads them back (a grader-error report is not kept in
+memory; the gradebooks never read reports back).
 """
 from __future__ import annotations
 
@@ -40,6 +46,7 @@ from autograder.heldout_seed import Seed, resolve_seed
 from autograder.html_report import write_html
 from autograder.isolation import Limits
 from autograder.projects import get_project
+from autograder.report import Report, write_json
 from autograder.similarity import find_similar, write_similarity_html
 
 MEMORY_PER_JOB_GB = 3.0
@@ -57,7 +64,9 @@ def default_jobs(limits: Limits) -> int:
     return max(1, min(by_cores, int(available // MEMORY_PER_JOB_GB)))
 
 
-def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits, allow_unsandboxed: bool) -> dict:
+def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits,
+               allow_unsandboxed: bool) -> tuple[dict, Report | None]:
+    """Grade ``folder`` into ``out/<its name>/``: its gradebook row, and its report (None if not graded)."""
     target = out / folder.name
     started = time.perf_counter()
     row = {"submission": folder.name, "status": "graded"}
@@ -66,16 +75,27 @@ def _grade_one(project: str, folder: Path, out: Path, seed: Seed, limits: Limits
                                   allow_unsandboxed=allow_unsandboxed, student=folder.name)
     except UsageError as err:
         row.update(status=f"not graded: {err}", seconds=round(time.perf_counter() - started, 1))
-        return row
+        return row, None
     except GraderError as err:
         row.update(status=f"grader error: {err}", seconds=round(time.perf_counter() - started, 1))
-        return row
+        return row, None
     with _HTML_LOCK:
         write_html(report, target / "report.html")
     row.update(score=round(report.score, 2), max_score=report.max_score,
                seconds=round(time.perf_counter() - started, 1))
     row.update({result.id: round(result.score, 2) for result in report.results})
-    return row
+    return row, report
+
+
+def _rewrite_if_exposed(reports: dict[str, Report], out: Path) -> None:
+    """Write every report in ``reports`` (by submission name) again under ``out`` if any of their children ran
+    unsandboxed, as the grader's own user: one of them could have rewritten the others' files. Call it once every
+    child is gone."""
+    if all(report.isolation.get("sandboxed", True) for report in reports.values()):
+        return
+    for name, report in reports.items():
+        write_json(out / name / "results.json", report.as_json())
+        write_html(report, out / name / "report.html")
 
 
 def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = None, seed: int | Seed | None = None,
@@ -98,18 +118,21 @@ def grade_folder(project: str, submissions: Path, out: Path, jobs: int | None = 
     out.mkdir(parents=True, exist_ok=True)
     print(f"grading {len(folders)} submission(s) of {project}, {jobs} at a time -> {out}")
     started = time.perf_counter()
-    rows = []
+    rows, reports = [], {}
     with ThreadPoolExecutor(max_workers=jobs) as pool, \
             tqdm(total=len(folders), unit="submission", desc="grading", dynamic_ncols=True) as bar:
         futures = [pool.submit(_grade_one, project, folder, out, seed, limits, allow_unsandboxed) for folder in folders]
         for future in as_completed(futures):
-            row = future.result()
+            row, report = future.result()
             rows.append(row)
+            if report is not None:
+                reports[row["submission"]] = report
             bar.write(f"  {row['submission']}: {row.get('score', '-')} / {row.get('max_score', '-')} "
                       f"({row['status']}, {row['seconds']:.0f} s)")
             bar.update()
             bar.set_postfix_str(f"{len(rows) / (time.perf_counter() - started) * 60:.1f} submissions/min")
     rows.sort(key=lambda row: row["submission"])
+    _rewrite_if_exposed(reports, out)
     graded = [folder for folder in folders if (out / folder.name / "results.json").is_file()]
     pairs = find_similar(get_project(project), {folder.name: folder for folder in graded})
     write_similarity_html(pairs, out / "similarity.html", project)

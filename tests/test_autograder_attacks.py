@@ -12,7 +12,8 @@ output shape, so that check -- and only that one -- is earned.
 - In the fallback (``AUTOGRADER_ISOLATION`` set to the best level below
   bubblewrap), a secret seed is refused with a report, and the fallback is
   announced; with the public seed the snooping works -- which shows the attacks
-  are real -- but the forger and the fake losses still get nothing.
+  are real -- but the forger and the fake losses still get nothing; in a ``batch``
+  the forged report of a submission graded earlier is written again from memory.
 """
 from __future__ import annotations
 
@@ -207,6 +208,26 @@ def test_the_fallback_is_announced_and_the_attacks_that_need_no_sandbox_still_fa
         assert not isolation["sandboxed"] and "isolation unsandboxed" in page.read_text()
         assert tests[ACCURACY]["score"] == 15 and "NME 0.0000" in tests[ACCURACY]["output"]
         assert tests["dataset"]["status"] == "passed", "it read solutions/"
+
+
+def test_a_batch_in_the_fallback_rewrites_the_reports_a_later_submission_forged(tmp_path, fallback_level, marker):
+    """Same user, public seed, one at a time: graded after the stubs, the hostile submission forges their report
+    while it runs (a same-user child can write it); the batch writes every report again from memory once the last
+    child is gone, so the file and the gradebook say what the stubs earned."""
+    if fallback_level != "same-user":
+        pytest.skip(f"this machine's fallback is {fallback_level}, whose child cannot write the grader's files")
+    submissions, out = tmp_path / "submissions", tmp_path / "graded"
+    victim = out / "a-stubs" / "results.json"
+    shutil.copytree(LESSONS_DIR / PROJECT, submissions / "a-stubs")
+    hostile_submission(submissions / "b-hostile", [victim], marker)
+    done = _cli("batch", PROJECT, str(submissions), "--out", str(out), "--jobs", "1", *FAST,
+                env={ISOLATION_ENV: fallback_level})
+    assert done.returncode == 0, done.stderr
+    _assert_not_forged([victim], marker)
+    data = json.loads(victim.read_text())
+    assert validate_results(data) == [] and data["score"] == 0 and data["submission"].endswith("a-stubs")
+    with open(out / "gradebook.csv", newline="") as stream:
+        assert float(next(row for row in csv.DictReader(stream) if row["submission"] == "a-stubs")["score"]) == 0
 
 
 def test_a_captioner_that_cannot_learn_gets_no_training_points_from_patched_losses(tmp_path):
