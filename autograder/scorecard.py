@@ -19,19 +19,19 @@ from autograder.html_report import write_html
 from autograder.isolation import Limits
 from autograder.paths import LESSONS_DIR, SOLUTIONS_DIR
 from autograder.projects import project_names
-from autograder.references import REFERENCES_SUBDIR, ensure_reference
+from autograder.references import ensure_reference, references_dir
 from autograder.summary import print_probe, print_progress
+from cvdata.paths import data_root
 
 
 def train_reference(project: str, folder: Path = SOLUTIONS_DIR) -> str:
     """Make ``folder/<project>`` hold ``project``'s current trained reference (``references.ensure_reference``):
     trained with the commands of its registration (``Registration.training``) unless the folder already has it or
-    the cache under the data root does (the tests share that cache); retrained after any change to its code or
+    the cache does (``references.references_dir``: the tests share it); retrained after any change to its code or
     recipe. Returns "current", "cached" or "trained"; raises ``RuntimeError`` if training fails."""
     how = ensure_reference(project, Path(folder) / project)
     if how == "cached":
-        print(f"{project}: the trained reference comes from the cache ({REFERENCES_SUBDIR}/ under the data root)",
-              flush=True)
+        print(f"{project}: the trained reference comes from the cache ({references_dir(data_root())})", flush=True)
     return how
 
 

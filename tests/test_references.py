@@ -8,11 +8,20 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import torch
 
 from autograder.projects import PROJECTS, SOLUTIONS_ENV, Registration
-from autograder.references import KEY_FILE, REFERENCES_SUBDIR, ensure_reference, reference_key
+from autograder.references import (
+    KEEP_PER_PROJECT,
+    KEY_FILE,
+    REFERENCES_ENV,
+    REFERENCES_SUBDIR,
+    ensure_reference,
+    reference_key,
+)
 from cvdata.meta import META_FILE
 from cvdata.paths import faces_dir
+from cvdata.shapes_backbone import backbone_path
 
 TOY_TRAIN = '''\
 """The toy project's training: writes its artefact, counting its runs in $TOY_RUNS."""
@@ -37,6 +46,7 @@ def toy(tmp_path, monkeypatch):
     (solutions / "toy").mkdir(parents=True)
     (solutions / "toy" / "train.py").write_text(TOY_TRAIN)
     monkeypatch.setenv(SOLUTIONS_ENV, str(solutions))
+    monkeypatch.delenv(REFERENCES_ENV, raising=False)  # the cache beside the data, unless a test moves it
     monkeypatch.setitem(PROJECTS, "toy", Registration("Toy", ("models/weights.txt",), COMMANDS, data="faces"))
     return solutions / "toy", tmp_path / "data", tmp_path / "runs"
 
@@ -82,3 +92,40 @@ def test_a_failed_training_is_named_and_nothing_is_cached(toy):
     with pytest.raises(RuntimeError, match="train.py --epochs 1 exited with 3"):
         ensure_reference("toy", folder, root, env={"TOY_RUNS": str(runs), "TOY_FAIL": "1"}, quiet=True)
     assert not (root / REFERENCES_SUBDIR).exists() and not (folder / "models").exists()
+
+
+def test_a_cache_outside_the_data_is_shared_and_keeps_the_newest_entries(toy, tmp_path, monkeypatch):
+    """``$COURSE_REFERENCES_DIR``: another data root with the same inputs (a fresh clone) gets the cached weights;
+    training more recipes than ``KEEP_PER_PROJECT`` deletes the least recently used."""
+    folder, root, runs = toy
+    env = {"TOY_RUNS": str(runs)}
+    shared = tmp_path / "shared"
+    monkeypatch.setenv(REFERENCES_ENV, str(shared))
+    assert ensure_reference("toy", folder, root, env=env, quiet=True) == "trained"
+    first = shared / f"toy-{reference_key('toy', folder, root)}"
+    assert first.is_dir() and not (root / REFERENCES_SUBDIR).exists()
+    clone = _copy(folder, tmp_path / "clone")
+    assert ensure_reference("toy", clone, tmp_path / "clone_data", env=env, quiet=True) == "cached"
+    assert runs.read_text() == "x"
+    for epochs in range(2, KEEP_PER_PROJECT + 2):
+        monkeypatch.setitem(PROJECTS, "toy", Registration("Toy", ("models/weights.txt",),
+                                                          (("train.py", "--epochs", str(epochs)),), data="faces"))
+        assert ensure_reference("toy", folder, root, env=env, quiet=True) == "trained"
+    kept = sorted(p.name for p in shared.iterdir())
+    assert len(kept) == KEEP_PER_PROJECT and first.name not in kept, kept
+
+
+def test_the_key_follows_the_backbones_weights_not_its_file(toy):
+    """Pretrained again, the backbone's file differs (its record holds the pretraining's clock) but its weights
+    do not: the key stays. Other weights: another key."""
+    folder, root, _ = toy
+    path = backbone_path(root)
+    path.parent.mkdir(parents=True)
+    record = {"state_dict": {"conv.weight": torch.ones(2, 3)}, "config": {"arch": "resnet18"},
+              "metrics": {"seconds": 142.8}}
+    torch.save(record, path)
+    key = reference_key("toy", folder, root)
+    torch.save({**record, "metrics": {"seconds": 204.8}}, path)
+    assert reference_key("toy", folder, root) == key
+    torch.save({**record, "state_dict": {"conv.weight": torch.full((2, 3), 2.0)}}, path)
+    assert reference_key("toy", folder, root) != key
