@@ -6,11 +6,11 @@ beside the data (``<data root>/references/<project>-<key>/``, or under ``$COURSE
 copies it into the folder that needs it. The key is a SHA-256 of everything the training reads: the
 commands, the folder's ``.py`` files, the ``cvdata`` package's source, the settings of the data sets, the
 backbone's weights and settings (not its file, whose record also holds the pretraining's clock: pretrained
-again in a fresh clone, its weights were the same bit for bit here, so the key stays), the versions of the libraries it runs on and
-the CPU's instruction set (the frozen stem runs in bfloat16 only where the CPU has it). Change any of them
-and the next call trains afresh; a reference is never reused for anything else. The number of threads is
-not part of the key: it changes float rounding, not the recipe. ``make clean`` (which deletes
-``datasets/generated``) forgets them all.
+again in a fresh clone, its weights were the same bit for bit here, so the key stays), the versions of the
+libraries it runs on and the CPU's instruction set (the frozen stem runs in bfloat16 only where the CPU has
+it). Change any of them and the next call trains afresh; a reference is never reused for anything else. The
+number of threads is not part of the key: it changes float rounding, not the recipe. ``make clean`` (which
+deletes ``datasets/generated``) forgets them all.
 
 ``$COURSE_REFERENCES_DIR`` moves the cache out of the checkout, so that fresh clones on one machine share
 it (``.ci/run`` puts it in the user's cache folder); each project keeps its ``KEEP_PER_PROJECT`` most
