@@ -37,8 +37,9 @@ def plant(folder: Path, name: str, line: str, mistake: str) -> None:
 def train_copy(project: str, folder: Path, data_root: Path) -> Path:
     """``folder`` (a solution copy) with the reference model trained by the main job's commands
     (``Registration.training``, counted in epochs and steps) on ``data_root``: trained there, or copied from the
-    cache of references under ``data_root`` that the main job shares (``autograder.references``: only while the
-    code, recipe, data and libraries are unchanged). Returns ``folder``."""
+    cache of references that the main job shares (``autograder.references.references_dir``: under ``data_root``
+    unless ``$COURSE_REFERENCES_DIR`` moves it; only while the code, recipe, data and libraries are unchanged).
+    Returns ``folder``."""
     ensure_reference(project, folder, data_root, env={"OMP_NUM_THREADS": str(THREADS)}, quiet=True)
     return folder
 
